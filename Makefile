@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# Build chain as in libbpf-bootstrap:
+#   bpf/X.bpf.c -> build/X.bpf.o -> bpftool gen skeleton -> build/X.skel.h
+# User space: -Wall -Wextra -Werror. `make SAN=1` builds into build-san/ with
+# AddressSanitizer and UBSan.
+
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/;s/ppc64le/powerpc/;s/s390x/s390/')
+
+ifeq ($(SAN),1)
+O ?= build-san
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+O ?= build
+SAN_FLAGS :=
+endif
+
+PREFIX ?= /usr/local
+VERSION := 0.1.0
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers $(SAN_FLAGS)
+CPPFLAGS += -I$(O) -Ibpf -Ilib -DBPFPORT_VERSION=\"$(VERSION)\"
+LDLIBS += -lbpf -lelf -lz
+LDFLAGS += $(SAN_FLAGS)
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Ivmlinux -Ibpf
+
+BPF_HDRS := bpf/bpfport.h $(wildcard bpf/lib/*.h)
+LIB_SRCS := $(wildcard lib/*.c)
+LIB_OBJS := $(patsubst %.c,$(O)/%.o,$(LIB_SRCS))
+LIB_HDRS := $(wildcard lib/*.h) bpf/bpfport.h
+LOADER_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard loader/*.c))
+CLI_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard cli/*.c))
+UNIT_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard tests/unit/*.c))
+DP_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard tests/datapath/*.c))
+
+.PHONY: all test test-unit bench clean install demo format format-check
+all: $(O)/bpfport $(O)/bpfport-loader $(O)/test_unit $(O)/test_datapath
+
+$(O)/bpfport.bpf.o: bpf/bpfport.bpf.c $(BPF_HDRS) | $(O)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(O)/bpfport.skel.h: $(O)/bpfport.bpf.o
+	$(BPFTOOL) gen skeleton $< name bpfport > $@.tmp && mv $@.tmp $@
+
+$(O)/%.o: %.c $(LIB_HDRS) $(O)/bpfport.skel.h | $(O)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(O)/bpfport: $(CLI_OBJS) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(O)/bpfport-loader: $(LOADER_OBJS) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(O)/test_unit: $(UNIT_OBJS) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(O)/test_datapath: $(DP_OBJS) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(O):
+	mkdir -p $@
+
+test: all
+	tests/run.sh
+
+test-unit: $(O)/test_unit
+	$(O)/test_unit
+
+demo: all
+	tests/demo.sh
+
+bench: all
+	@echo "benchmarks: see issue 5 (not yet implemented)"; exit 1
+
+install: all
+	install -D -m 0755 $(O)/bpfport $(DESTDIR)$(PREFIX)/sbin/bpfport
+	install -D -m 0755 $(O)/bpfport-loader $(DESTDIR)$(PREFIX)/sbin/bpfport-loader
+	install -D -m 0644 loader/bpfport.service $(DESTDIR)/etc/systemd/system/bpfport.service
+
+format:
+	clang-format -i $(wildcard bpf/*.c bpf/*.h bpf/lib/*.h lib/*.c lib/*.h loader/*.c loader/*.h cli/*.c cli/*.h tests/unit/*.c tests/datapath/*.c)
+
+format-check:
+	clang-format --dry-run -Werror $(wildcard bpf/*.c bpf/*.h bpf/lib/*.h lib/*.c lib/*.h loader/*.c loader/*.h cli/*.c cli/*.h tests/unit/*.c tests/datapath/*.c)
+
+clean:
+	rm -rf build build-san

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Map keys and values shared by the datapath (bpf/) and user space
+ * (lib/, loader/, cli/). Plain __u32/__be16 types only: the includer
+ * provides them (vmlinux.h in BPF, <linux/types.h> in user space).
+ *
+ * These layouts are an ABI: a pinned map is reused by a new program only if
+ * its key size, value size, max_entries and flags are unchanged. Grow a
+ * struct only by consuming its reserved bytes.
+ */
+#ifndef BPFPORT_H
+#define BPFPORT_H
+
+#define BPFPORT_ABI_VERSION 1
+
+/* Addresses are stored in 16 bytes for both families; IPv4 uses a[0]. */
+struct bpfport_addr {
+	__u32 a[4];
+};
+
+/* Address families as on Linux, so user space can use AF_INET/AF_INET6. */
+#define BPFPORT_AF_INET 2
+#define BPFPORT_AF_INET6 10
+
+/*
+ * bindings: published host endpoint -> container endpoint.
+ * A wildcard binding (0.0.0.0 or ::) has an all-zero host address and
+ * matches any address local to the host.
+ */
+struct bpfport_bind_key {
+	struct bpfport_addr host_addr;
+	__be16 host_port;
+	__u8 family;
+	__u8 proto; /* IPPROTO_TCP or IPPROTO_UDP */
+};
+
+struct bpfport_bind_val {
+	struct bpfport_addr container_addr;
+	__be16 container_port;
+	__u16 flags;
+	__u32 slot; /* index into the counters map */
+	__u32 reserved[2];
+};
+
+/*
+ * ct: connection tracking. Every translated flow has two entries, one per
+ * direction, keyed by the tuple as the packet carries it on the wire:
+ *   ingress: client -> published host endpoint; value: container endpoint
+ *   reply:   container -> client;               value: published host endpoint
+ * Keying replies on the full tuple keeps traffic that never went through a
+ * published port (direct clients, the container's own connections) untouched.
+ */
+#define BPFPORT_CT_INGRESS 0
+#define BPFPORT_CT_REPLY 1
+
+struct bpfport_ct_key {
+	struct bpfport_addr saddr;
+	struct bpfport_addr daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 family;
+	__u8 proto;
+	__u8 dir;
+	__u8 pad;
+};
+
+/* TCP flags seen on a flow, for expiry after close. */
+#define BPFPORT_CT_SEEN_FIN 0x1
+#define BPFPORT_CT_SEEN_RST 0x2
+
+struct bpfport_ct_val {
+	struct bpfport_addr addr; /* address to write: new daddr or new saddr */
+	__be16 port;              /* port to write: new dport or new sport */
+	__u8 flags;               /* BPFPORT_CT_SEEN_* */
+	__u8 pad;
+	__u32 slot;               /* the binding's counters slot */
+	__u64 created_ns;         /* bpf_ktime_get_ns() at the first packet */
+	__u64 last_seen_ns;
+};
+
+/* counters: per-CPU, indexed by bpfport_bind_val.slot; summed by user space. */
+struct bpfport_counters {
+	__u64 rx_packets; /* client -> container */
+	__u64 rx_bytes;
+	__u64 tx_packets; /* container -> client (replies) */
+	__u64 tx_bytes;
+};
+
+/*
+ * config: a one-entry array written by the loader. Configuration lives in a
+ * pinned map rather than .rodata so that it outlives the loader process and
+ * survives program upgrades.
+ */
+struct bpfport_config {
+	__u32 abi_version;
+	__u32 flags;
+	__u64 host_netns_cookie;
+	__u32 reserved[12];
+};
+
+/* Default and maximum sizes; the loader may size ct differently. */
+#define BPFPORT_MAX_BINDINGS 65536
+#define BPFPORT_CT_DEFAULT_ENTRIES 262144
+
+#endif /* BPFPORT_H */

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Incremental Internet checksum updates (RFC 1624, eqn. 3) for XDP, which
+ * has no checksum helpers that know the packet. TC uses the kernel's
+ * bpf_l3/l4_csum_replace instead, because only the kernel knows whether an
+ * skb carries a full or a partial (CHECKSUM_PARTIAL) L4 checksum.
+ *
+ *   csum_fold32()         fold a 32-bit sum into 16 bits
+ *   csum_replace4/2()     update a checksum field for a changed word
+ *   csum_replace_addr()   same for a 16-byte (IPv4: 4-byte) address
+ */
+#ifndef BPFPORT_CSUM_H
+#define BPFPORT_CSUM_H
+
+static __always_inline __u16 csum_fold32(__u32 sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)sum;
+}
+
+/* HC' = ~(~HC + ~m + m'), computed on 16-bit halves of a 32-bit word. */
+static __always_inline void csum_replace4(__u16 *field, __u32 from, __u32 to)
+{
+	__u32 sum = (__u16)~*field;
+
+	sum += (__u16)~from + (__u16)~(from >> 16);
+	sum += (to & 0xffff) + (to >> 16);
+	*field = (__u16)~csum_fold32(sum);
+}
+
+static __always_inline void csum_replace2(__u16 *field, __u16 from, __u16 to)
+{
+	__u32 sum = (__u16)~*field;
+
+	sum += (__u16)~from + to;
+	*field = (__u16)~csum_fold32(sum);
+}
+
+static __always_inline void csum_replace_addr(__u16 *field, const struct bpfport_addr *from,
+					      const struct bpfport_addr *to, __u8 family)
+{
+	csum_replace4(field, from->a[0], to->a[0]);
+	if (family == BPFPORT_AF_INET)
+		return;
+	csum_replace4(field, from->a[1], to->a[1]);
+	csum_replace4(field, from->a[2], to->a[2]);
+	csum_replace4(field, from->a[3], to->a[3]);
+}
+
+#endif /* BPFPORT_CSUM_H */

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Maps, pinned by name under <pin-dir>/maps so that the CLI, later loader
+ * runs and upgraded programs share them. Their definitions are an ABI (see
+ * bpfport.h): changing one makes a new program fail to reuse the pin.
+ */
+#ifndef BPFPORT_MAPS_H
+#define BPFPORT_MAPS_H
+
+/* Published endpoints; written by the CLI, read on the first packet of a flow. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFPORT_MAX_BINDINGS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct bpfport_bind_key);
+	__type(value, struct bpfport_bind_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bp_bindings SEC(".maps");
+
+/* Both directions of every translated flow; LRU so a full table evicts the
+ * least recently used flow instead of refusing new ones. Sized by the loader. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BPFPORT_CT_DEFAULT_ENTRIES);
+	__type(key, struct bpfport_ct_key);
+	__type(value, struct bpfport_ct_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bp_ct SEC(".maps");
+
+/* Per-binding traffic counters, per CPU so the fast path never contends. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BPFPORT_MAX_BINDINGS);
+	__type(key, __u32);
+	__type(value, struct bpfport_counters);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bp_counters SEC(".maps");
+
+/* Loader-written settings (struct bpfport_config), entry 0. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bpfport_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bp_config SEC(".maps");
+
+#endif /* BPFPORT_MAPS_H */

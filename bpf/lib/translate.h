@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The two halves of publishing a port, shared by the XDP and TC programs.
+ *
+ *   translate_ingress()  client -> published endpoint becomes client -> container
+ *   translate_reply()    container -> client becomes published endpoint -> client
+ */
+#ifndef BPFPORT_TRANSLATE_H
+#define BPFPORT_TRANSLATE_H
+
+#include "conntrack.h"
+#include "counters.h"
+#include "local.h"
+#include "maps.h"
+#include "nat.h"
+#include "parse.h"
+
+/* Specific address first, then the wildcard, as Docker's DNAT rules match. */
+static __always_inline struct bpfport_bind_val *binding_lookup(void *ctx, const bool xdp,
+							       const struct pkt *p)
+{
+	struct bpfport_bind_key k;
+	struct bpfport_bind_val *b;
+
+	__builtin_memset(&k, 0, sizeof(k));
+	k.host_addr = p->daddr;
+	k.host_port = p->dport;
+	k.family = p->family;
+	k.proto = p->proto;
+	b = bpf_map_lookup_elem(&bp_bindings, &k);
+	if (b)
+		return b;
+
+	__builtin_memset(&k.host_addr, 0, sizeof(k.host_addr));
+	b = bpf_map_lookup_elem(&bp_bindings, &k);
+	if (b && !addr_is_local(ctx, xdp, p))
+		return NULL;
+	return b;
+}
+
+static __always_inline void translate_ingress(void *ctx, const bool xdp)
+{
+	struct bpfport_ct_val *ctv;
+	struct bpfport_bind_val *b;
+	struct pkt p;
+
+	if (parse_packet(ctx, xdp, &p) != PARSE_OK)
+		return;
+	if (addr_is_loopback(&p))
+		return;
+
+	ctv = ct_lookup(&p, BPFPORT_CT_INGRESS);
+	if (ctv) {
+		ct_touch(ctv, &p);
+		count_rx(ctv->slot, p.len);
+		nat_rewrite_dst(ctx, xdp, &p, &ctv->addr, ctv->port);
+		return;
+	}
+
+	b = binding_lookup(ctx, xdp, &p);
+	if (!b)
+		return;
+	if (ct_create(&p, b))
+		return;
+	count_rx(b->slot, p.len);
+	nat_rewrite_dst(ctx, xdp, &p, &b->container_addr, b->container_port);
+}
+
+static __always_inline void translate_reply(void *ctx, const bool xdp)
+{
+	struct bpfport_ct_val *ctv;
+	struct pkt p;
+
+	if (parse_packet(ctx, xdp, &p) != PARSE_OK)
+		return;
+	ctv = ct_lookup(&p, BPFPORT_CT_REPLY);
+	if (!ctv)
+		return;
+	ct_touch(ctv, &p);
+	count_tx(ctv->slot, p.len);
+	nat_rewrite_src(ctx, xdp, &p, &ctv->addr, ctv->port);
+}
+
+#endif /* BPFPORT_TRANSLATE_H */

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "log.h"
+
+static const struct cmd *cmd_find(const struct cmd *cmds, const char *name, bool *ambiguous)
+{
+	const struct cmd *match = NULL;
+	size_t n = strlen(name);
+
+	*ambiguous = false;
+	for (const struct cmd *c = cmds; c->name; c++) {
+		if (!strcmp(c->name, name))
+			return c;
+		if (n && !strncmp(c->name, name, n)) {
+			if (match)
+				*ambiguous = true;
+			match = c;
+		}
+	}
+	return *ambiguous ? NULL : match;
+}
+
+static void print_usage(FILE *f, const char *tool, const struct cmd *c)
+{
+	const char *line = c->usage;
+
+	while (line && *line) {
+		size_t n = strcspn(line, "\n");
+
+		fprintf(f, "       %s %.*s\n", tool, (int)n, line);
+		line += n + (line[n] == '\n');
+	}
+}
+
+int cmd_help(const char *tool, const struct cmd *cmds, const char *name)
+{
+	bool ambiguous;
+	const struct cmd *c;
+
+	if (name) {
+		c = cmd_find(cmds, name, &ambiguous);
+		if (!c) {
+			pr_err("unknown command \"%s\": try '%s help'", name, tool);
+			return EXIT_USAGE;
+		}
+		printf("Usage:\n");
+		print_usage(stdout, tool, c);
+		printf("\n%s\n", c->help);
+		return EXIT_OK;
+	}
+	printf("Usage: %s [OPTIONS] COMMAND [ARGS]\n\nCommands:\n", tool);
+	for (c = cmds; c->name; c++)
+		print_usage(stdout, tool, c);
+	printf("\nOptions:\n"
+	       "       --pin-dir DIR   pinned maps and links (env BPFPORT_PIN_DIR; default "
+	       "/sys/fs/bpf/bpfport)\n"
+	       "       --state FILE    state file (env BPFPORT_STATE; default "
+	       "/var/lib/bpfport/state)\n"
+	       "       -j, --json      JSON output\n"
+	       "       -d, --debug     verbose output, including libbpf's\n"
+	       "       -V, --version   print the version\n"
+	       "\nRun '%s help COMMAND' for more about a command.\n",
+	       tool);
+	return EXIT_OK;
+}
+
+int cmd_usage_error(const char *tool, const struct cmd *cmds, const char *name, const char *fmt,
+		    ...)
+{
+	char msg[512];
+	bool ambiguous;
+	const struct cmd *c = cmd_find(cmds, name, &ambiguous);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pr_err("%s", msg);
+	if (c && !log_json()) {
+		fprintf(stderr, "Usage:\n");
+		print_usage(stderr, tool, c);
+	}
+	return EXIT_USAGE;
+}
+
+int cmd_dispatch(const char *tool, const struct cmd *cmds, int argc, char **argv)
+{
+	const struct cmd *c;
+	bool ambiguous;
+
+	if (argc < 1)
+		return cmd_help(tool, cmds, NULL), EXIT_USAGE;
+	if (!strcmp(argv[0], "help") || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))
+		return cmd_help(tool, cmds, argc > 1 ? argv[1] : NULL);
+	c = cmd_find(cmds, argv[0], &ambiguous);
+	if (!c) {
+		pr_err("%s command \"%s\": try '%s help'", ambiguous ? "ambiguous" : "unknown",
+		       argv[0], tool);
+		return EXIT_USAGE;
+	}
+	return c->fn(argc, argv);
+}
+
+bool is_root(void)
+{
+	return geteuid() == 0;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * `tool [OPTIONS] COMMAND [ARGS]` dispatch shared by bpfport and
+ * bpfport-loader, as bpftool does it: a table of commands, unique prefixes
+ * accepted, `help COMMAND` for each.
+ *
+ * Exit status: 0 success, 1 the operation failed, 2 bad usage.
+ */
+#ifndef BPFPORT_CMD_H
+#define BPFPORT_CMD_H
+
+#include <stdbool.h>
+
+#define EXIT_OK 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage; /* one line per form, without the tool name */
+	const char *help;  /* what it does, a few lines */
+};
+
+/* Runs argv[0] from the table; argv is the command and its arguments. */
+int cmd_dispatch(const char *tool, const struct cmd *cmds, int argc, char **argv);
+/* Prints the usage of one command (or all when name is NULL) to f. */
+int cmd_help(const char *tool, const struct cmd *cmds, const char *name);
+/* Reports a usage error for a command and returns EXIT_USAGE. */
+int cmd_usage_error(const char *tool, const struct cmd *cmds, const char *name, const char *fmt,
+		    ...) __attribute__((format(printf, 4, 5)));
+
+bool is_root(void);
+
+#endif /* BPFPORT_CMD_H */

@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "dp.h"
+#include "state.h"
+
+const char *dp_pin_dir(const char *flag)
+{
+	const char *env = getenv("BPFPORT_PIN_DIR");
+
+	if (flag)
+		return flag;
+	return env && *env ? env : PIN_DIR_DEFAULT;
+}
+
+const char *dp_state_path(const char *flag)
+{
+	const char *env = getenv("BPFPORT_STATE");
+
+	if (flag)
+		return flag;
+	return env && *env ? env : STATE_DEFAULT_PATH;
+}
+
+static int open_map(const char *pin_dir, const char *name)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/%s/%s", pin_dir, PIN_MAPS_SUBDIR, name) >=
+	    (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get(path);
+	return fd < 0 ? -errno : fd;
+}
+
+int dp_open(const char *pin_dir, struct dp *dp)
+{
+	int *fds[] = { &dp->bindings_fd, &dp->ct_fd, &dp->counters_fd, &dp->config_fd };
+	const char *names[] = { MAP_BINDINGS, MAP_CT, MAP_COUNTERS, MAP_CONFIG };
+
+	for (size_t i = 0; i < 4; i++)
+		*fds[i] = -1;
+	for (size_t i = 0; i < 4; i++) {
+		int fd = open_map(pin_dir, names[i]);
+
+		if (fd < 0) {
+			dp_close(dp);
+			return fd;
+		}
+		*fds[i] = fd;
+	}
+	return 0;
+}
+
+void dp_close(struct dp *dp)
+{
+	int fds[] = { dp->bindings_fd, dp->ct_fd, dp->counters_fd, dp->config_fd };
+
+	for (size_t i = 0; i < 4; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	dp->bindings_fd = dp->ct_fd = dp->counters_fd = dp->config_fd = -1;
+}
+
+int dp_binding_install(const struct dp *dp, const struct binding *b)
+{
+	struct bpfport_bind_key key;
+	struct bpfport_bind_val val;
+	int err;
+
+	err = dp_counters_reset(dp, b->slot);
+	if (err)
+		return err;
+	binding_to_key(b, &key);
+	binding_to_val(b, &val);
+	return bpf_map_update_elem(dp->bindings_fd, &key, &val, BPF_NOEXIST) ? -errno : 0;
+}
+
+int dp_binding_remove(const struct dp *dp, const struct binding *b)
+{
+	struct bpfport_bind_key key;
+
+	binding_to_key(b, &key);
+	if (bpf_map_delete_elem(dp->bindings_fd, &key) && errno != ENOENT)
+		return -errno;
+	/* New flows miss from here on; existing ones must stop too. */
+	return dp_ct_flush_slot(dp, b->slot) < 0 ? -errno : 0;
+}
+
+int dp_ct_flush_slot(const struct dp *dp, __u32 slot)
+{
+	struct bpfport_ct_key key, next, *prev = NULL;
+	struct bpfport_ct_val val;
+	int deleted = 0;
+
+	/* Deleting the current key would restart the walk; delete one step behind. */
+	while (!bpf_map_get_next_key(dp->ct_fd, prev, &next)) {
+		if (prev && !bpf_map_lookup_elem(dp->ct_fd, prev, &val) && val.slot == slot &&
+		    !bpf_map_delete_elem(dp->ct_fd, prev))
+			deleted++;
+		key = next;
+		prev = &key;
+	}
+	if (prev && !bpf_map_lookup_elem(dp->ct_fd, prev, &val) && val.slot == slot &&
+	    !bpf_map_delete_elem(dp->ct_fd, prev))
+		deleted++;
+	return deleted;
+}
+
+int dp_counters_read(const struct dp *dp, __u32 slot, struct bpfport_counters *sum)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct bpfport_counters *percpu;
+
+	memset(sum, 0, sizeof(*sum));
+	if (ncpus < 0)
+		return ncpus;
+	percpu = calloc(ncpus, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(dp->counters_fd, &slot, percpu)) {
+		free(percpu);
+		return -errno;
+	}
+	for (int i = 0; i < ncpus; i++) {
+		sum->rx_packets += percpu[i].rx_packets;
+		sum->rx_bytes += percpu[i].rx_bytes;
+		sum->tx_packets += percpu[i].tx_packets;
+		sum->tx_bytes += percpu[i].tx_bytes;
+	}
+	free(percpu);
+	return 0;
+}
+
+int dp_counters_reset(const struct dp *dp, __u32 slot)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct bpfport_counters *zero;
+	int err = 0;
+
+	if (ncpus < 0)
+		return ncpus;
+	zero = calloc(ncpus, sizeof(*zero));
+	if (!zero)
+		return -ENOMEM;
+	if (bpf_map_update_elem(dp->counters_fd, &slot, zero, BPF_ANY))
+		err = -errno;
+	free(zero);
+	return err;
+}
+
+long dp_map_count(int map_fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	void *key, *next, *tmp;
+	long n = 0;
+
+	if (bpf_obj_get_info_by_fd(map_fd, &info, &len))
+		return -errno;
+	key = calloc(1, info.key_size);
+	next = calloc(1, info.key_size);
+	if (!key || !next) {
+		free(key);
+		free(next);
+		return -ENOMEM;
+	}
+	for (void *prev = NULL; !bpf_map_get_next_key(map_fd, prev, next); prev = key) {
+		tmp = key;
+		key = next;
+		next = tmp;
+		n++;
+	}
+	free(key);
+	free(next);
+	return n;
+}

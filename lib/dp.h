@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The loaded datapath as user space sees it: the pinned maps under
+ * <pin-dir>/maps. Functions return 0 or -errno and print nothing.
+ *
+ *   dp_open()               open the pinned maps (-ENOENT: not loaded)
+ *   dp_binding_install()    add one binding (fails if the key exists)
+ *   dp_binding_remove()     delete one binding and its tracked flows
+ *   dp_counters_read()      sum a slot's per-CPU counters
+ *   dp_map_count()          entries in a map
+ */
+#ifndef BPFPORT_DP_H
+#define BPFPORT_DP_H
+
+#include <stddef.h>
+
+#include "binding.h"
+#include "bpfport.h"
+
+#define PIN_DIR_DEFAULT "/sys/fs/bpf/bpfport"
+#define PIN_MAPS_SUBDIR "maps"
+#define PIN_PROGS_SUBDIR "progs"
+#define PIN_LINKS_SUBDIR "links"
+
+#define MAP_BINDINGS "bp_bindings"
+#define MAP_CT "bp_ct"
+#define MAP_COUNTERS "bp_counters"
+#define MAP_CONFIG "bp_config"
+
+struct dp {
+	int bindings_fd;
+	int ct_fd;
+	int counters_fd;
+	int config_fd;
+};
+
+/* Paths resolved from flags, then BPFPORT_PIN_DIR / BPFPORT_STATE, then defaults. */
+const char *dp_pin_dir(const char *flag);
+const char *dp_state_path(const char *flag);
+
+int dp_open(const char *pin_dir, struct dp *dp);
+void dp_close(struct dp *dp);
+
+int dp_binding_install(const struct dp *dp, const struct binding *b);
+int dp_binding_remove(const struct dp *dp, const struct binding *b);
+/* Deletes both ct entries of every flow of a slot; returns how many entries. */
+int dp_ct_flush_slot(const struct dp *dp, __u32 slot);
+int dp_counters_read(const struct dp *dp, __u32 slot, struct bpfport_counters *sum);
+int dp_counters_reset(const struct dp *dp, __u32 slot);
+long dp_map_count(int map_fd);
+
+#endif /* BPFPORT_DP_H */

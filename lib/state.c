@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "log.h"
+#include "state.h"
+
+#define STATE_MAGIC "bpfport-state"
+#define STATE_VERSION 1
+#define STATE_LINE_MAX 1024
+
+static int mkdir_parents(const char *path)
+{
+	char dir[PATH_MAX];
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return -ENAMETOOLONG;
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return 0;
+}
+
+int state_lock(const char *path)
+{
+	char lock_path[PATH_MAX];
+	int fd, err;
+
+	if (snprintf(lock_path, sizeof(lock_path), "%s.lock", path) >= (int)sizeof(lock_path))
+		return -ENAMETOOLONG;
+	err = mkdir_parents(lock_path);
+	if (err)
+		return err;
+	fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+void state_unlock(int lock_fd)
+{
+	if (lock_fd >= 0)
+		close(lock_fd);
+}
+
+/* Value of "key=" among the words of a record, or NULL. */
+static const char *field(char **words, int n, const char *key)
+{
+	size_t klen = strlen(key);
+
+	for (int i = 1; i < n; i++)
+		if (!strncmp(words[i], key, klen) && words[i][klen] == '=')
+			return words[i] + klen + 1;
+	return NULL;
+}
+
+static int parse_binding_record(char **words, int n, struct binding *b)
+{
+	const char *id = field(words, n, "id"), *proto = field(words, n, "proto");
+	const char *host = field(words, n, "host"), *container = field(words, n, "container");
+	const char *slot = field(words, n, "slot");
+	char err[ERRBUF_MAX];
+	__u8 cfamily;
+	char *end;
+
+	memset(b, 0, sizeof(*b));
+	if (!id || !proto || !host || !container || !slot || !id_is_valid(id))
+		return -EINVAL;
+	snprintf(b->id, sizeof(b->id), "%s", id);
+	if (proto_parse(proto, &b->proto) ||
+	    endpoint_parse(host, &b->family, &b->host_addr, &b->host_port, err, sizeof(err)) ||
+	    endpoint_parse(container, &cfamily, &b->container_addr, &b->container_port, err,
+			   sizeof(err)) ||
+	    cfamily != b->family)
+		return -EINVAL;
+	errno = 0;
+	b->slot = strtoul(slot, &end, 10);
+	if (errno || *end || b->slot >= BPFPORT_MAX_BINDINGS)
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_attach_record(char **words, int n, struct attachment *a)
+{
+	const char *iface = field(words, n, "iface"), *mode = field(words, n, "mode");
+
+	if (!iface || !mode || strlen(iface) >= IFACE_NAME_MAX || strlen(mode) >= MODE_NAME_MAX)
+		return -EINVAL;
+	memset(a, 0, sizeof(*a));
+	strcpy(a->iface, iface);
+	strcpy(a->mode, mode);
+	return 0;
+}
+
+static int parse_line(struct state *st, char *line, int lineno)
+{
+	char *words[16];
+	int n = 0;
+
+	for (char *tok = strtok(line, " \t\n"); tok && n < 16; tok = strtok(NULL, " \t\n"))
+		words[n++] = tok;
+	if (n == 0 || words[0][0] == '#')
+		return 0;
+	if (lineno == 1) {
+		if (n != 2 || strcmp(words[0], STATE_MAGIC) || atoi(words[1]) != STATE_VERSION)
+			return -EPROTO;
+		return 0;
+	}
+	if (!strcmp(words[0], "binding")) {
+		struct binding b;
+
+		if (parse_binding_record(words, n, &b))
+			return -EINVAL;
+		return state_add_binding(st, &b);
+	}
+	if (!strcmp(words[0], "attach")) {
+		struct attachment a;
+
+		if (parse_attach_record(words, n, &a))
+			return -EINVAL;
+		return state_set_attachment(st, a.iface, a.mode);
+	}
+	/* Records from a newer version are kept out rather than misread. */
+	return -EINVAL;
+}
+
+int state_load(const char *path, struct state *st)
+{
+	char line[STATE_LINE_MAX];
+	int lineno = 0, err = 0;
+	FILE *f;
+
+	memset(st, 0, sizeof(*st));
+	f = fopen(path, "re");
+	if (!f) {
+		if (errno == ENOENT)
+			return 0;
+		err = -errno;
+		pr_err("cannot read state file %s: %s", path, strerror(errno));
+		return err;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		err = parse_line(st, line, lineno);
+		if (err) {
+			pr_err("state file %s, line %d: %s", path, lineno,
+			       err == -EPROTO ? "not a bpfport state file (version 1)"
+					      : "malformed record; fix or remove it");
+			break;
+		}
+	}
+	fclose(f);
+	if (err)
+		state_free(st);
+	return err;
+}
+
+static int write_records(FILE *f, const struct state *st)
+{
+	fprintf(f, "%s %d\n", STATE_MAGIC, STATE_VERSION);
+	for (size_t i = 0; i < st->n_bindings; i++) {
+		const struct binding *b = &st->bindings[i];
+		char host[ENDPOINT_STR_MAX], container[ENDPOINT_STR_MAX];
+
+		binding_host_str(b, host, sizeof(host));
+		binding_container_str(b, container, sizeof(container));
+		fprintf(f, "binding id=%s proto=%s host=%s container=%s slot=%u\n", b->id,
+			proto_name(b->proto), host, container, b->slot);
+	}
+	for (size_t i = 0; i < st->n_attachments; i++)
+		fprintf(f, "attach iface=%s mode=%s\n", st->attachments[i].iface,
+			st->attachments[i].mode);
+	return ferror(f) ? -EIO : 0;
+}
+
+static int fsync_dir_of(const char *path)
+{
+	char copy[PATH_MAX];
+	int fd, err = 0;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int state_save(const char *path, const struct state *st)
+{
+	char tmp[PATH_MAX];
+	FILE *f = NULL;
+	int fd, err;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, getpid()) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	err = mkdir_parents(path);
+	if (err)
+		goto out;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	f = fdopen(fd, "w");
+	if (!f) {
+		err = -errno;
+		close(fd);
+		goto out_unlink;
+	}
+	err = write_records(f, st);
+	if (!err && fflush(f))
+		err = -errno;
+	if (!err && fsync(fileno(f)))
+		err = -errno;
+	if (fclose(f) && !err)
+		err = -errno;
+	if (err)
+		goto out_unlink;
+	if (rename(tmp, path)) {
+		err = -errno;
+		goto out_unlink;
+	}
+	err = fsync_dir_of(path);
+	goto out;
+out_unlink:
+	unlink(tmp);
+out:
+	if (err)
+		pr_err("cannot write state file %s: %s", path, strerror(-err));
+	return err;
+}
+
+void state_free(struct state *st)
+{
+	free(st->bindings);
+	free(st->attachments);
+	memset(st, 0, sizeof(*st));
+}
+
+int state_add_binding(struct state *st, const struct binding *b)
+{
+	struct binding *nb = realloc(st->bindings, (st->n_bindings + 1) * sizeof(*nb));
+
+	if (!nb)
+		return -ENOMEM;
+	st->bindings = nb;
+	st->bindings[st->n_bindings++] = *b;
+	return 0;
+}
+
+void state_remove_binding(struct state *st, size_t idx)
+{
+	if (idx >= st->n_bindings)
+		return;
+	memmove(&st->bindings[idx], &st->bindings[idx + 1],
+		(st->n_bindings - idx - 1) * sizeof(st->bindings[0]));
+	st->n_bindings--;
+}
+
+int state_free_slot(const struct state *st)
+{
+	unsigned char *used = calloc(BPFPORT_MAX_BINDINGS, 1);
+	int slot = -ENOSPC;
+
+	if (!used)
+		return -ENOMEM;
+	for (size_t i = 0; i < st->n_bindings; i++)
+		if (st->bindings[i].slot < BPFPORT_MAX_BINDINGS)
+			used[st->bindings[i].slot] = 1;
+	for (int i = 0; i < BPFPORT_MAX_BINDINGS; i++) {
+		if (!used[i]) {
+			slot = i;
+			break;
+		}
+	}
+	free(used);
+	return slot;
+}
+
+int state_set_attachment(struct state *st, const char *iface, const char *mode)
+{
+	struct attachment *na;
+
+	for (size_t i = 0; i < st->n_attachments; i++) {
+		if (!strcmp(st->attachments[i].iface, iface)) {
+			snprintf(st->attachments[i].mode, MODE_NAME_MAX, "%s", mode);
+			return 0;
+		}
+	}
+	na = realloc(st->attachments, (st->n_attachments + 1) * sizeof(*na));
+	if (!na)
+		return -ENOMEM;
+	st->attachments = na;
+	memset(&na[st->n_attachments], 0, sizeof(*na));
+	snprintf(na[st->n_attachments].iface, IFACE_NAME_MAX, "%s", iface);
+	snprintf(na[st->n_attachments].mode, MODE_NAME_MAX, "%s", mode);
+	st->n_attachments++;
+	return 0;
+}
+
+void state_remove_attachment(struct state *st, const char *iface)
+{
+	for (size_t i = 0; i < st->n_attachments; i++) {
+		if (strcmp(st->attachments[i].iface, iface))
+			continue;
+		memmove(&st->attachments[i], &st->attachments[i + 1],
+			(st->n_attachments - i - 1) * sizeof(st->attachments[0]));
+		st->n_attachments--;
+		return;
+	}
+}

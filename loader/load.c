@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpfport.skel.h"
+#include "cmd.h"
+#include "dp.h"
+#include "loader.h"
+#include "log.h"
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+#define CT_SIZE_MIN 1024
+#define CT_SIZE_MAX (64u << 20)
+
+/* The pinned ct map fixes the size: reuse requires identical definitions. */
+static int pinned_ct_size(__u32 *size)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int fd, err = 0;
+
+	pin_path(path, sizeof(path), PIN_MAPS_SUBDIR, MAP_CT);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		err = -errno;
+	else
+		*size = info.max_entries;
+	close(fd);
+	return err;
+}
+
+static __u64 host_netns_cookie(void)
+{
+	__u64 cookie = 0;
+	socklen_t len = sizeof(cookie);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd >= 0) {
+		if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len))
+			cookie = 0;
+		close(fd);
+	}
+	return cookie;
+}
+
+static int write_config(struct bpfport *skel)
+{
+	struct bpfport_config cfg = {
+		.abi_version = BPFPORT_ABI_VERSION,
+		.host_netns_cookie = host_netns_cookie(),
+	};
+	__u32 zero = 0;
+
+	return bpf_map_update_elem(bpf_map__fd(skel->maps.bp_config), &zero, &cfg, BPF_ANY)
+		       ? -errno
+		       : 0;
+}
+
+static int pin_programs(struct bpfport *skel)
+{
+	struct bpf_program *progs[] = { skel->progs.xdp_ingress, skel->progs.tc_ingress,
+					skel->progs.tc_egress };
+	char path[PATH_MAX];
+	int err;
+
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		pin_path(path, sizeof(path), PIN_PROGS_SUBDIR, bpf_program__name(progs[i]));
+		err = bpf_program__pin(progs[i], path);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void remove_dir_pins(const char *sub)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 256];
+	struct dirent *de;
+	DIR *d;
+
+	pin_path(dir, sizeof(dir), sub, NULL);
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+/* Every attachment, every pin, the pin directory itself. */
+static int unload_all(void)
+{
+	char dir[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int err = 0;
+
+	pin_path(dir, sizeof(dir), PIN_LINKS_SUBDIR, NULL);
+	d = opendir(dir);
+	if (d) {
+		while ((de = readdir(d))) {
+			if (de->d_name[0] != '.' && detach_iface(de->d_name))
+				err = -EIO;
+		}
+		closedir(d);
+		rmdir(dir);
+	}
+	remove_dir_pins(PIN_PROGS_SUBDIR);
+	remove_dir_pins(PIN_MAPS_SUBDIR);
+	rmdir(opts.pin_dir);
+	return err;
+}
+
+static int load_programs(__u32 ct_size)
+{
+	char maps_dir[PATH_MAX];
+	struct bpfport *skel;
+	__u32 pinned = 0;
+	int err;
+
+	pin_path(maps_dir, sizeof(maps_dir), PIN_MAPS_SUBDIR, NULL);
+	if (!pinned_ct_size(&pinned)) {
+		if (ct_size && ct_size != pinned) {
+			pr_err("connection table is pinned with %u entries, not %u: run "
+			       "'bpfport-loader unload' first to resize it",
+			       pinned, ct_size);
+			return -EINVAL;
+		}
+		ct_size = pinned;
+	}
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = maps_dir);
+	skel = bpfport__open_opts(&open_opts);
+	if (!skel) {
+		pr_err("cannot open the BPF object: %s", strerror(errno));
+		return -errno;
+	}
+	bpf_map__set_max_entries(skel->maps.bp_ct, ct_size ? ct_size : BPFPORT_CT_DEFAULT_ENTRIES);
+	bpf_program__set_autoload(skel->progs.xdp_pass, false);
+	err = bpfport__load(skel);
+	if (err) {
+		pr_err("cannot load BPF programs: %s (run with --debug for the verifier log)",
+		       strerror(-err));
+		goto out;
+	}
+	err = write_config(skel);
+	if (!err)
+		err = pin_programs(skel);
+	if (err)
+		pr_err("cannot set up pins under %s: %s", opts.pin_dir, strerror(-err));
+out:
+	bpfport__destroy(skel);
+	return err;
+}
+
+static int parse_ct_size(const char *s, __u32 *out)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < CT_SIZE_MIN || v > CT_SIZE_MAX)
+		return -EINVAL;
+	*out = (__u32)v;
+	return 0;
+}
+
+static int do_load(__u32 ct_size)
+{
+	char dir[PATH_MAX];
+	int lock, err;
+	bool fresh;
+
+	err = ensure_bpffs(opts.pin_dir);
+	if (err)
+		return err;
+	pin_path(dir, sizeof(dir), PIN_PROGS_SUBDIR, NULL);
+	err = mkdir_p(dir);
+	if (!err) {
+		pin_path(dir, sizeof(dir), PIN_MAPS_SUBDIR, NULL);
+		err = mkdir_p(dir);
+	}
+	if (err) {
+		pr_err("cannot create pin dir %s: %s", opts.pin_dir, strerror(-err));
+		return err;
+	}
+	lock = pin_dir_lock();
+	if (lock < 0) {
+		pr_err("cannot lock pin dir %s: %s", opts.pin_dir, strerror(-lock));
+		return lock;
+	}
+	fresh = !datapath_loaded();
+	if (fresh) {
+		err = load_programs(ct_size);
+		if (err) {
+			remove_dir_pins(PIN_PROGS_SUBDIR);
+			goto out;
+		}
+		pr_debug("loaded programs, pinned under %s", opts.pin_dir);
+	}
+	err = restore_bindings();
+out:
+	pin_dir_unlock(lock);
+	return err;
+}
+
+int cmd_load(int argc, char **argv)
+{
+	static const struct option longopts[] = { { "ct-size", required_argument, NULL, 'c' },
+						  { NULL, 0, NULL, 0 } };
+	__u32 ct_size = 0;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (c != 'c' || parse_ct_size(optarg, &ct_size))
+			return cmd_usage_error(LOADER, loader_cmds, "load",
+					       c == 'c' ? "invalid --ct-size \"%s\": must be "
+							  "1024 to 67108864"
+							: "unknown option %s",
+					       c == 'c' ? optarg : argv[optind - 1]);
+	}
+	if (optind != argc)
+		return cmd_usage_error(LOADER, loader_cmds, "load", "unexpected argument \"%s\"",
+				       argv[optind]);
+	if (!is_root()) {
+		pr_err("loading BPF programs needs root (CAP_BPF, CAP_NET_ADMIN): run as root");
+		return EXIT_FAIL;
+	}
+	return do_load(ct_size) ? EXIT_FAIL : EXIT_OK;
+}
+
+/* Rebuild the bindings map from the state file when it is empty (first load
+ * after boot or unload). A non-empty map is left alone: the CLI keeps the two
+ * in step, and replaying would only fail on existing keys. */
+int restore_bindings(void)
+{
+	struct state st;
+	struct dp dp;
+	long present;
+	int err;
+
+	err = dp_open(opts.pin_dir, &dp);
+	if (err) {
+		pr_err("cannot open pinned maps under %s: %s", opts.pin_dir, strerror(-err));
+		return err;
+	}
+	present = dp_map_count(dp.bindings_fd);
+	if (present != 0)
+		goto out;
+	err = state_load(opts.state_path, &st);
+	if (err)
+		goto out;
+	for (size_t i = 0; i < st.n_bindings && !err; i++) {
+		err = dp_binding_install(&dp, &st.bindings[i]);
+		if (err) {
+			char spec[160];
+
+			binding_spec_str(&st.bindings[i], spec, sizeof(spec));
+			pr_err("cannot restore binding %s: %s", spec, strerror(-err));
+		}
+	}
+	if (!err && st.n_bindings)
+		pr_info("restored %zu bindings from %s", st.n_bindings, opts.state_path);
+	state_free(&st);
+out:
+	dp_close(&dp);
+	return err;
+}
+
+int cmd_unload(int argc, char **argv)
+{
+	int lock, err;
+
+	if (argc != 1)
+		return cmd_usage_error(LOADER, loader_cmds, "unload",
+				       "unexpected argument \"%s\"", argv[1]);
+	if (!is_root()) {
+		pr_err("unloading needs root: run as root");
+		return EXIT_FAIL;
+	}
+	if (!path_exists(opts.pin_dir))
+		return EXIT_OK;
+	lock = pin_dir_lock();
+	if (lock < 0) {
+		pr_err("cannot lock pin dir %s: %s", opts.pin_dir, strerror(-lock));
+		return EXIT_FAIL;
+	}
+	err = unload_all();
+	pin_dir_unlock(lock);
+	return err ? EXIT_FAIL : EXIT_OK;
+}
+
+/* Boot: load, then attach every interface the state file records. */
+int cmd_restore(int argc, char **argv)
+{
+	struct state st;
+	int err, failed = 0;
+
+	if (argc != 1)
+		return cmd_usage_error(LOADER, loader_cmds, "restore",
+				       "unexpected argument \"%s\"", argv[1]);
+	if (!is_root()) {
+		pr_err("restoring needs root: run as root");
+		return EXIT_FAIL;
+	}
+	if (do_load(0))
+		return EXIT_FAIL;
+	err = state_load(opts.state_path, &st);
+	if (err)
+		return EXIT_FAIL;
+	for (size_t i = 0; i < st.n_attachments; i++)
+		if (attach_iface(st.attachments[i].iface, st.attachments[i].mode))
+			failed++;
+	state_free(&st);
+	return failed ? EXIT_FAIL : EXIT_OK;
+}

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * bpfport-loader: load the bpfport datapath, pin it, attach it to
+ * interfaces, and restore it from the state file at boot.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "dp.h"
+#include "loader.h"
+#include "log.h"
+
+struct loader_opts opts;
+
+const struct cmd loader_cmds[] = {
+	{ "load", cmd_load, "load [--ct-size N]",
+	  "Load the programs and create (or reuse) the maps pinned under the pin dir,\n"
+	  "mounting bpffs if needed. When the bindings map is empty, fill it from the\n"
+	  "state file. Loading twice is a no-op. --ct-size sets the connection table\n"
+	  "size (default 262144 flows, 2 entries each direction pair)." },
+	{ "attach", cmd_attach, "attach IFACE [--mode native|generic|tc]",
+	  "Attach ingress translation (XDP, or TC with --mode tc) and reply translation\n"
+	  "(TC egress) to IFACE, as pinned links that outlive this process. Without\n"
+	  "--mode: native XDP where the driver has it, generic XDP otherwise.\n"
+	  "Attaching again in the same mode is a no-op; another mode replaces it." },
+	{ "detach", cmd_detach, "detach IFACE", "Remove bpfport's programs from IFACE." },
+	{ "unload", cmd_unload, "unload",
+	  "Detach from every interface and remove every pin. The state file is kept,\n"
+	  "so 'load' (or 'restore') brings the bindings back." },
+	{ "restore", cmd_restore, "restore",
+	  "Load, then attach every interface recorded in the state file: what the\n"
+	  "systemd unit runs at boot, since pins do not survive a reboot." },
+	{ "status", cmd_status, "status [-j]",
+	  "Show whether the datapath is loaded, its programs, attached interfaces and\n"
+	  "their modes, and map fill levels." },
+	{ NULL },
+};
+
+static int enter_netns(const char *name)
+{
+	char path[PATH_MAX];
+	int fd, err = 0;
+
+	if (strchr(name, '/'))
+		snprintf(path, sizeof(path), "%s", name);
+	else
+		snprintf(path, sizeof(path), "/run/netns/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		pr_err("cannot open network namespace %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (setns(fd, CLONE_NEWNET)) {
+		err = -errno;
+		pr_err("cannot enter network namespace %s: %s", path, strerror(errno));
+	}
+	close(fd);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "pin-dir", required_argument, NULL, 'p' }, { "state", required_argument, NULL, 's' },
+		{ "netns", required_argument, NULL, 'n' },   { "json", no_argument, NULL, 'j' },
+		{ "debug", no_argument, NULL, 'd' },         { "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
+	};
+	const char *pin_dir = NULL, *state = NULL, *netns = NULL;
+	enum log_level level = LOG_INFO;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+jdVh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			pin_dir = optarg;
+			break;
+		case 's':
+			state = optarg;
+			break;
+		case 'n':
+			netns = optarg;
+			break;
+		case 'j':
+			opts.json = true;
+			break;
+		case 'd':
+			level = LOG_DEBUG;
+			break;
+		case 'V':
+			printf("bpfport-loader %s\n", BPFPORT_VERSION);
+			return EXIT_OK;
+		case 'h':
+			return cmd_help(LOADER, loader_cmds, NULL);
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	log_init(level, opts.json);
+	opts.pin_dir = dp_pin_dir(pin_dir);
+	opts.state_path = dp_state_path(state);
+	if (netns && enter_netns(netns))
+		return EXIT_FAIL;
+	return cmd_dispatch(LOADER, loader_cmds, argc - optind, argv + optind);
+}

@@ -1,0 +1,70 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# Run every test tier and print one closing line: "N passed, N failed, N skipped".
+#
+# Each tier prints one line per test: "PASS name", "FAIL name: why" or
+# "SKIP name: why". A tier that exits non-zero without reporting a FAIL
+# counts as one failure of its own, so a crash is never silent.
+#
+#   tests/run.sh                 all tiers
+#   tests/run.sh unit datapath   only those tiers (unit, unit-san, datapath, e2e)
+#   TESTS=pattern tests/run.sh   only e2e scripts whose name matches
+
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+LOG=$(mktemp /tmp/bpfport-tests.XXXXXX)
+trap 'rm -f "$LOG"' EXIT
+
+passed=0 failed=0 skipped=0
+
+run_tier() {
+	local name=$1
+	shift
+	local out rc
+	out=$(mktemp /tmp/bpfport-tier.XXXXXX)
+	"$@" >"$out" 2>&1
+	rc=$?
+	cat "$out"
+	local p f s
+	p=$(grep -c '^PASS ' "$out")
+	f=$(grep -c '^FAIL ' "$out")
+	s=$(grep -c '^SKIP ' "$out")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "FAIL $name: exited with status $rc without reporting a failure"
+		f=1
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	skipped=$((skipped + s))
+	rm -f "$out"
+}
+
+tiers=("$@")
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit unit-san datapath e2e)
+
+for tier in "${tiers[@]}"; do
+	echo "== $tier"
+	case $tier in
+	unit) run_tier unit "$BUILD/test_unit" ;;
+	unit-san)
+		if [ -x build-san/test_unit ]; then
+			run_tier unit-san env ASAN_OPTIONS=detect_leaks=1 build-san/test_unit
+		else
+			echo "SKIP unit-san: build-san/test_unit not built (make SAN=1)"
+			skipped=$((skipped + 1))
+		fi
+		;;
+	datapath) run_tier datapath "$BUILD/test_datapath" ;;
+	e2e)
+		for t in tests/e2e/test_*.sh; do
+			case $t in *${TESTS:-}*) ;; *) continue ;; esac
+			run_tier "$(basename "$t" .sh)" env BUILD="$BUILD" bash "$t"
+		done
+		;;
+	*) echo "unknown tier: $tier" >&2; exit 2 ;;
+	esac
+done
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
