@@ -333,7 +333,7 @@ int cmd_attach(int argc, char **argv)
 	char cur[16];
 	int c, lock, err;
 
-	optind = 1;
+	optind = 0; /* 0 also resets glibc's permutation state */
 	while ((c = getopt_long(argc, argv, "m:", longopts, NULL)) != -1) {
 		if (c != 'm')
 			return cmd_usage_error(LOADER, loader_cmds, "attach", "unknown option %s",

@@ -232,7 +232,7 @@ int cmd_load(int argc, char **argv)
 	__u32 ct_size = 0;
 	int c;
 
-	optind = 1;
+	optind = 0; /* 0 also resets glibc's permutation state */
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (c != 'c' || parse_ct_size(optarg, &ct_size))
 			return cmd_usage_error(LOADER, loader_cmds, "load",

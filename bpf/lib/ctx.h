@@ -9,6 +9,9 @@
  *   ctx_len()                   bytes on the wire, for counters
  *   ctx_ifindex()               interface the packet arrived on
  *   ctx_pull()                  make the first N bytes directly readable (TC)
+ *
+ * Direct access covers only the linear part of an skb, so lengths taken from
+ * headers are checked against ctx_len(), the whole packet, never data_end.
  */
 #ifndef BPFPORT_CTX_H
 #define BPFPORT_CTX_H
@@ -61,10 +64,15 @@ static __always_inline __u32 ctx_ifindex(void *ctx, const bool xdp)
  */
 static __always_inline void ctx_pull(void *ctx, const bool xdp, __u32 len)
 {
+	__u32 skb_len;
+
 	if (xdp)
 		return;
-	if (ctx_data(ctx, xdp) + len > ctx_data_end(ctx, xdp))
-		bpf_skb_pull_data(ctx, len);
+	if (ctx_data(ctx, xdp) + len <= ctx_data_end(ctx, xdp))
+		return;
+	/* Asking for more than the packet holds fails and pulls nothing. */
+	skb_len = ctx_len(ctx, xdp);
+	bpf_skb_pull_data(ctx, len < skb_len ? len : skb_len);
 }
 
 #endif /* BPFPORT_CTX_H */

@@ -88,7 +88,7 @@ static __always_inline int parse_ipv4(void *ctx, const bool xdp, struct pkt *p)
 	ihl_len = iph->ihl * 4;
 	tot_len = bpf_ntohs(iph->tot_len);
 	/* A header claiming more than the packet holds is not ours to fix. */
-	if (tot_len < ihl_len || data + p->l3_off + tot_len > data_end)
+	if (tot_len < ihl_len || p->l3_off + tot_len > p->len)
 		return PARSE_SKIP;
 	/* Only the first fragment carries ports. */
 	if (iph->frag_off & bpf_htons(IP_OFFSET))

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+#ifndef BPFPORT_CLI_H
+#define BPFPORT_CLI_H
+
+#include <stdbool.h>
+
+#include "cmd.h"
+
+#define CLI "bpfport"
+
+struct cli_opts {
+	const char *pin_dir;
+	const char *state_path;
+	bool json;
+};
+
+extern struct cli_opts opts;
+extern const struct cmd cli_cmds[];
+
+/* bindings.c */
+int cmd_add(int argc, char **argv);
+int cmd_del(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+
+/* query.c */
+int cmd_list(int argc, char **argv);
+int cmd_port(int argc, char **argv);
+
+#endif /* BPFPORT_CLI_H */

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * list and port: read-only queries. `port` answers from the state file
+ * alone, like `docker port` answers from the container's configuration, so
+ * it works without root and without a loaded datapath.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "cli.h"
+#include "dp.h"
+#include "json.h"
+#include "log.h"
+#include "state.h"
+
+static void list_json(const struct state *st, const struct dp *dp)
+{
+	struct json_writer *jw = jw_new(stdout);
+
+	jw_array_start(jw);
+	for (size_t i = 0; i < st->n_bindings; i++) {
+		const struct binding *b = &st->bindings[i];
+		struct bpfport_counters c = {};
+		char host[INET6_ADDRSTRLEN], container[INET6_ADDRSTRLEN];
+
+		if (dp)
+			dp_counters_read(dp, b->slot, &c);
+		addr_format(b->family, &b->host_addr, host, sizeof(host));
+		addr_format(b->family, &b->container_addr, container, sizeof(container));
+		jw_object_start(jw);
+		jw_string_field(jw, "id", b->id);
+		jw_string_field(jw, "proto", proto_name(b->proto));
+		jw_string_field(jw, "host_ip", host);
+		jw_uint_field(jw, "host_port", b->host_port);
+		jw_string_field(jw, "container_ip", container);
+		jw_uint_field(jw, "container_port", b->container_port);
+		jw_uint_field(jw, "rx_packets", c.rx_packets);
+		jw_uint_field(jw, "rx_bytes", c.rx_bytes);
+		jw_uint_field(jw, "tx_packets", c.tx_packets);
+		jw_uint_field(jw, "tx_bytes", c.tx_bytes);
+		jw_object_end(jw);
+	}
+	jw_array_end(jw);
+	jw_destroy(jw);
+}
+
+static void list_text(const struct state *st, const struct dp *dp)
+{
+	printf("%-20s %-5s %-24s %-24s %10s %12s %10s %12s\n", "ID", "PROTO", "HOST", "CONTAINER",
+	       "RX_PKTS", "RX_BYTES", "TX_PKTS", "TX_BYTES");
+	for (size_t i = 0; i < st->n_bindings; i++) {
+		const struct binding *b = &st->bindings[i];
+		char host[ENDPOINT_STR_MAX], container[ENDPOINT_STR_MAX];
+		struct bpfport_counters c = {};
+
+		if (dp)
+			dp_counters_read(dp, b->slot, &c);
+		binding_host_str(b, host, sizeof(host));
+		binding_container_str(b, container, sizeof(container));
+		printf("%-20s %-5s %-24s %-24s %10llu %12llu %10llu %12llu\n", b->id,
+		       proto_name(b->proto), host, container, c.rx_packets, c.rx_bytes,
+		       c.tx_packets, c.tx_bytes);
+	}
+}
+
+int cmd_list(int argc, char **argv)
+{
+	struct state st;
+	struct dp dp;
+	bool have_dp;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
+			opts.json = true;
+			log_init(LOG_INFO, true);
+			continue;
+		}
+		return cmd_usage_error(CLI, cli_cmds, "list", "unexpected argument \"%s\"",
+				       argv[i]);
+	}
+	if (state_load(opts.state_path, &st))
+		return EXIT_FAIL;
+	/* Without the datapath (or root) counters read as zero. */
+	have_dp = dp_open(opts.pin_dir, &dp) == 0;
+	if (opts.json)
+		list_json(&st, have_dp ? &dp : NULL);
+	else
+		list_text(&st, have_dp ? &dp : NULL);
+	if (have_dp)
+		dp_close(&dp);
+	state_free(&st);
+	return EXIT_OK;
+}
+
+/* docker port's order: container port, then protocol, then host endpoint. */
+static int port_cmp(const void *pa, const void *pb)
+{
+	const struct binding *a = pa, *b = pb;
+	char ha[ENDPOINT_STR_MAX], hb[ENDPOINT_STR_MAX];
+
+	if (a->container_port != b->container_port)
+		return a->container_port < b->container_port ? -1 : 1;
+	if (a->proto != b->proto)
+		return strcmp(proto_name(a->proto), proto_name(b->proto));
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	binding_host_str(a, ha, sizeof(ha));
+	binding_host_str(b, hb, sizeof(hb));
+	return strcmp(ha, hb);
+}
+
+static int parse_port_filter(const char *s, __u16 *port, __u8 *proto)
+{
+	char buf[32];
+	char *slash;
+
+	if (snprintf(buf, sizeof(buf), "%s", s) >= (int)sizeof(buf))
+		return -EINVAL;
+	*proto = IPPROTO_TCP;
+	slash = strchr(buf, '/');
+	if (slash) {
+		*slash++ = '\0';
+		if (proto_parse(slash, proto))
+			return -EINVAL;
+	}
+	return port_parse(buf, port);
+}
+
+int cmd_port(int argc, char **argv)
+{
+	const char *id;
+	__u16 port = 0;
+	__u8 proto = 0;
+	struct state st;
+	struct binding *mine;
+	size_t n = 0;
+	bool known = false;
+
+	if (argc < 2 || argc > 3)
+		return cmd_usage_error(CLI, cli_cmds, "port", "expected ID [PORT[/PROTO]]");
+	id = argv[1];
+	if (argc == 3 && parse_port_filter(argv[2], &port, &proto))
+		return cmd_usage_error(CLI, cli_cmds, "port",
+				       "invalid port \"%s\": expected PORT[/tcp|/udp]", argv[2]);
+	if (state_load(opts.state_path, &st))
+		return EXIT_FAIL;
+	mine = calloc(st.n_bindings + 1, sizeof(*mine));
+	if (!mine) {
+		state_free(&st);
+		return EXIT_FAIL;
+	}
+	for (size_t i = 0; i < st.n_bindings; i++) {
+		const struct binding *b = &st.bindings[i];
+
+		if (strcmp(b->id, id))
+			continue;
+		known = true;
+		if (port && (b->container_port != port || b->proto != proto))
+			continue;
+		mine[n++] = *b;
+	}
+	qsort(mine, n, sizeof(*mine), port_cmp);
+	for (size_t i = 0; i < n; i++) {
+		char host[ENDPOINT_STR_MAX];
+
+		binding_host_str(&mine[i], host, sizeof(host));
+		if (port)
+			printf("%s\n", host);
+		else
+			printf("%u/%s -> %s\n", mine[i].container_port, proto_name(mine[i].proto),
+			       host);
+	}
+	free(mine);
+	state_free(&st);
+	if (!known) {
+		pr_err("No such container: %s", id);
+		return EXIT_FAIL;
+	}
+	if (port && !n) {
+		pr_err("No public port '%u/%s' published for %s", port, proto_name(proto), id);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
