@@ -36,7 +36,12 @@ CLI_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard cli/*.c))
 UNIT_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard tests/unit/*.c))
 DP_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard tests/datapath/*.c))
 
-.PHONY: all test test-unit bench clean install demo format format-check
+# Debian packages the build, the demo and the tests need (README, .ci/run).
+DEPS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 make gcc libc6-dev \
+	pkg-config python3 curl socat netcat-openbsd tcpdump iptables nftables util-linux \
+	clang-format
+
+.PHONY: all deps test test-unit bench clean install demo format format-check
 all: $(O)/bpfport $(O)/bpfport-loader $(O)/test_unit $(O)/test_datapath
 
 $(O)/bpfport.bpf.o: bpf/bpfport.bpf.c $(BPF_HDRS) | $(O)
@@ -64,7 +69,13 @@ $(O)/test_datapath: $(DP_OBJS) $(LIB_OBJS)
 $(O):
 	mkdir -p $@
 
+deps:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEPS)
+
+# Unit tests also run under AddressSanitizer and UBSan (build-san/).
 test: all
+	$(MAKE) SAN=1 build-san/test_unit
 	tests/run.sh
 
 test-unit: $(O)/test_unit
