@@ -22,6 +22,12 @@ static __always_inline bool addr_is_loopback(const struct pkt *p)
  * only addresses of this host. Ask the FIB rather than keep a copy of the
  * address list that would go stale: the kernel answers NOT_FWDED for a
  * local route. This runs once per flow, on the first packet only.
+ *
+ * Known imprecision: the FIB maps "no route at all" (ENETUNREACH) to
+ * NOT_FWDED too, so on a host without a default route a packet sent to our
+ * MAC for an unroutable address also matches a wildcard binding. It exposes
+ * nothing new: the same port answers on every local address anyway.
+ * Forwarding must be on, or the FIB answers FWD_DISABLED before looking.
  */
 static __always_inline bool addr_is_local(void *ctx, const bool xdp, const struct pkt *p)
 {
