@@ -71,9 +71,10 @@ struct bpfport_ct_key {
 struct bpfport_ct_val {
 	struct bpfport_addr addr; /* address to write: new daddr or new saddr */
 	__be16 port;              /* port to write: new dport or new sport */
-	__u8 flags;               /* BPFPORT_CT_SEEN_* */
-	__u8 pad;
+	__be16 nat_port;          /* reserved: client port remapping; 0 = none */
 	__u32 slot;               /* the binding's counters slot */
+	__u8 flags;               /* BPFPORT_CT_SEEN_* */
+	__u8 pad[7];
 	__u64 created_ns;         /* bpf_ktime_get_ns() at the first packet */
 	__u64 last_seen_ns;
 };

@@ -12,11 +12,13 @@
 
 #include "addr.h"
 #include "log.h"
+#include "portspec.h"
 #include "state.h"
 
 #define STATE_MAGIC "bpfport-state"
 #define STATE_VERSION 1
-#define STATE_LINE_MAX 1024
+#define STATE_LINE_MAX 65536
+#define STATE_WORDS_MAX 1024
 
 static int mkdir_parents(const char *path)
 {
@@ -99,6 +101,100 @@ static int parse_binding_record(char **words, int n, struct binding *b)
 	return 0;
 }
 
+static int parse_container_word(struct container *c, const char *word)
+{
+	char val[STATE_LINE_MAX];
+	const char *eq = strchr(word, '=');
+	__u8 family;
+	__u16 port, end;
+	__u8 proto;
+	char err[ERRBUF_MAX];
+
+	if (!eq || value_decode(eq + 1, val, sizeof(val)))
+		return -EINVAL;
+	if (!strncmp(word, "id=", 3) || !strncmp(word, "name=", 5)) {
+		char *dst = word[0] == 'i' ? c->id : c->name;
+
+		/* id_is_valid() bounds the length below BINDING_ID_MAX. */
+		if (!id_is_valid(val))
+			return -EINVAL;
+		memcpy(dst, val, strlen(val) + 1);
+		return 0;
+	}
+	if (!strncmp(word, "ip=", 3)) {
+		struct bpfport_addr a;
+
+		if (addr_parse(val, &family, &a))
+			return -EINVAL;
+		if (family == BPFPORT_AF_INET) {
+			c->ip4 = a;
+			c->has_ip4 = true;
+		} else {
+			c->ip6 = a;
+			c->has_ip6 = true;
+		}
+		return 0;
+	}
+	if (!strncmp(word, "expose=", 7)) {
+		if (port_proto_parse(val, &port, &end, &proto, err, sizeof(err)) || port != end)
+			return -EINVAL;
+		return container_expose(c, port, proto);
+	}
+	if (!strncmp(word, "env=", 4))
+		return strchr(val, '=') ? container_set_env(c, val) : -EINVAL;
+	return -EINVAL;
+}
+
+static int parse_container_record(char **words, int n, struct state *st)
+{
+	struct container c = {};
+	int err = 0;
+
+	for (int i = 1; i < n && !err; i++)
+		err = parse_container_word(&c, words[i]);
+	if (!err && (!c.id[0] || state_container_index(st, c.id) >= 0))
+		err = -EINVAL;
+	if (!err)
+		err = state_add_container(st, &c) < 0 ? -ENOMEM : 0;
+	container_free(&c);
+	return err;
+}
+
+static int parse_range(const char *s, __u16 *begin, __u16 *end)
+{
+	if (!strcmp(s, "auto")) {
+		*begin = *end = 0;
+		return 0;
+	}
+	return port_range_parse(s, begin, end) || !*begin || *end < *begin ? -EINVAL : 0;
+}
+
+static int parse_config_record(char **words, int n, struct state *st)
+{
+	const char *range = field(words, n, "port-range");
+
+	return range ? parse_range(range, &st->port_range_begin, &st->port_range_end) : -EINVAL;
+}
+
+static int parse_cursor_record(char **words, int n, struct state *st)
+{
+	const char *addr = field(words, n, "addr"), *proto = field(words, n, "proto");
+	const char *range = field(words, n, "range"), *last = field(words, n, "last");
+	struct alloc_cursor c = {};
+	struct alloc_cursor *slot;
+	__u16 unused;
+
+	if (!addr || !proto || !range || !last || addr_parse(addr, &c.family, &c.addr) ||
+	    proto_parse(proto, &c.proto) || parse_range(range, &c.begin, &c.end) || !c.begin ||
+	    port_range_parse(last, &c.last, &unused))
+		return -EINVAL;
+	slot = state_cursor(st, c.family, &c.addr, c.proto, c.begin, c.end);
+	if (!slot)
+		return -ENOMEM;
+	slot->last = c.last;
+	return 0;
+}
+
 static int parse_attach_record(char **words, int n, struct attachment *a)
 {
 	const char *iface = field(words, n, "iface"), *mode = field(words, n, "mode");
@@ -113,11 +209,14 @@ static int parse_attach_record(char **words, int n, struct attachment *a)
 
 static int parse_line(struct state *st, char *line, int lineno)
 {
-	char *words[16];
+	char *words[STATE_WORDS_MAX];
 	int n = 0;
 
-	for (char *tok = strtok(line, " \t\n"); tok && n < 16; tok = strtok(NULL, " \t\n"))
+	for (char *tok = strtok(line, " \t\n"); tok; tok = strtok(NULL, " \t\n")) {
+		if (n == STATE_WORDS_MAX)
+			return -E2BIG;
 		words[n++] = tok;
+	}
 	if (n == 0 || words[0][0] == '#')
 		return 0;
 	if (lineno == 1) {
@@ -132,6 +231,12 @@ static int parse_line(struct state *st, char *line, int lineno)
 			return -EINVAL;
 		return state_add_binding(st, &b);
 	}
+	if (!strcmp(words[0], "container"))
+		return parse_container_record(words, n, st);
+	if (!strcmp(words[0], "config"))
+		return parse_config_record(words, n, st);
+	if (!strcmp(words[0], "cursor"))
+		return parse_cursor_record(words, n, st);
 	if (!strcmp(words[0], "attach")) {
 		struct attachment a;
 
@@ -143,13 +248,21 @@ static int parse_line(struct state *st, char *line, int lineno)
 	return -EINVAL;
 }
 
+static void state_init(struct state *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->port_range_begin = PORT_RANGE_DEFAULT_BEGIN;
+	st->port_range_end = PORT_RANGE_DEFAULT_END;
+}
+
 int state_load(const char *path, struct state *st)
 {
-	char line[STATE_LINE_MAX];
+	char *line = NULL;
+	size_t cap = 0;
 	int lineno = 0, err = 0;
 	FILE *f;
 
-	memset(st, 0, sizeof(*st));
+	state_init(st);
 	f = fopen(path, "re");
 	if (!f) {
 		if (errno == ENOENT)
@@ -158,8 +271,14 @@ int state_load(const char *path, struct state *st)
 		pr_err("cannot read state file %s: %s", path, strerror(errno));
 		return err;
 	}
-	while (fgets(line, sizeof(line), f)) {
+	while (getline(&line, &cap, f) > 0) {
 		lineno++;
+		if (strlen(line) >= STATE_LINE_MAX) {
+			err = -E2BIG;
+			pr_err("state file %s, line %d: longer than %d bytes", path, lineno,
+			       STATE_LINE_MAX);
+			break;
+		}
 		err = parse_line(st, line, lineno);
 		if (err) {
 			pr_err("state file %s, line %d: %s", path, lineno,
@@ -168,15 +287,53 @@ int state_load(const char *path, struct state *st)
 			break;
 		}
 	}
+	free(line);
 	fclose(f);
 	if (err)
 		state_free(st);
 	return err;
 }
 
+static void write_range(FILE *f, __u16 begin, __u16 end)
+{
+	if (!begin)
+		fputs("auto", f);
+	else
+		fprintf(f, "%u-%u", begin, end);
+}
+
+static void write_container(FILE *f, const struct container *c)
+{
+	char ip[64], val[STATE_LINE_MAX / 4];
+
+	fprintf(f, "container id=%s", c->id);
+	if (c->name[0])
+		fprintf(f, " name=%s", c->name);
+	if (c->has_ip4) {
+		addr_format(BPFPORT_AF_INET, &c->ip4, ip, sizeof(ip));
+		fprintf(f, " ip=%s", ip);
+	}
+	if (c->has_ip6) {
+		addr_format(BPFPORT_AF_INET6, &c->ip6, ip, sizeof(ip));
+		fprintf(f, " ip=%s", ip);
+	}
+	for (size_t i = 0; i < c->n_exposed; i++)
+		fprintf(f, " expose=%u/%s", c->exposed[i].port, proto_name(c->exposed[i].proto));
+	for (size_t i = 0; i < c->n_env; i++) {
+		value_encode(c->env[i], val, sizeof(val));
+		fprintf(f, " env=%s", val);
+	}
+	fputc('\n', f);
+}
+
 static int write_records(FILE *f, const struct state *st)
 {
 	fprintf(f, "%s %d\n", STATE_MAGIC, STATE_VERSION);
+	fputs("config port-range=", f);
+	write_range(f, st->port_range_begin, st->port_range_end);
+	fputc('\n', f);
+	for (size_t i = 0; i < st->n_containers; i++)
+		write_container(f, &st->containers[i]);
 	for (size_t i = 0; i < st->n_bindings; i++) {
 		const struct binding *b = &st->bindings[i];
 		char host[ENDPOINT_STR_MAX], container[ENDPOINT_STR_MAX];
@@ -185,6 +342,15 @@ static int write_records(FILE *f, const struct state *st)
 		binding_container_str(b, container, sizeof(container));
 		fprintf(f, "binding id=%s proto=%s host=%s container=%s slot=%u\n", b->id,
 			proto_name(b->proto), host, container, b->slot);
+	}
+	for (size_t i = 0; i < st->n_cursors; i++) {
+		const struct alloc_cursor *c = &st->cursors[i];
+		char ip[64];
+
+		addr_format(c->family, &c->addr, ip, sizeof(ip));
+		fprintf(f, "cursor addr=%s proto=%s range=", ip, proto_name(c->proto));
+		write_range(f, c->begin, c->end);
+		fprintf(f, " last=%u\n", c->last);
 	}
 	for (size_t i = 0; i < st->n_attachments; i++)
 		fprintf(f, "attach iface=%s mode=%s\n", st->attachments[i].iface,
@@ -254,9 +420,70 @@ out:
 
 void state_free(struct state *st)
 {
+	for (size_t i = 0; i < st->n_containers; i++)
+		container_free(&st->containers[i]);
+	free(st->containers);
 	free(st->bindings);
+	free(st->cursors);
 	free(st->attachments);
 	memset(st, 0, sizeof(*st));
+}
+
+int state_container_index(const struct state *st, const char *id)
+{
+	for (size_t i = 0; i < st->n_containers; i++)
+		if (!strcmp(st->containers[i].id, id))
+			return (int)i;
+	return -1;
+}
+
+int state_add_container(struct state *st, const struct container *c)
+{
+	struct container *n = realloc(st->containers, (st->n_containers + 1) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	st->containers = n;
+	if (container_copy(&st->containers[st->n_containers], c))
+		return -ENOMEM;
+	return (int)st->n_containers++;
+}
+
+void state_remove_container(struct state *st, size_t idx)
+{
+	if (idx >= st->n_containers)
+		return;
+	container_free(&st->containers[idx]);
+	memmove(&st->containers[idx], &st->containers[idx + 1],
+		(st->n_containers - idx - 1) * sizeof(st->containers[0]));
+	st->n_containers--;
+}
+
+struct alloc_cursor *state_cursor(struct state *st, __u8 family, const struct bpfport_addr *addr,
+				  __u8 proto, __u16 begin, __u16 end)
+{
+	struct alloc_cursor *n;
+
+	for (size_t i = 0; i < st->n_cursors; i++) {
+		struct alloc_cursor *c = &st->cursors[i];
+
+		if (c->family == family && c->proto == proto && c->begin == begin &&
+		    c->end == end && addr_equal(&c->addr, addr))
+			return c;
+	}
+	n = realloc(st->cursors, (st->n_cursors + 1) * sizeof(*n));
+	if (!n)
+		return NULL;
+	st->cursors = n;
+	n = &st->cursors[st->n_cursors++];
+	memset(n, 0, sizeof(*n));
+	n->family = family;
+	n->proto = proto;
+	n->begin = begin;
+	n->end = end;
+	n->last = end; /* so the first allocation is begin, as in Docker */
+	n->addr = *addr;
+	return n;
 }
 
 int state_add_binding(struct state *st, const struct binding *b)

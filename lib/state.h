@@ -5,8 +5,13 @@
  * record a line, so an operator can read and diff it:
  *
  *   bpfport-state 1
+ *   config port-range=49000-49900
+ *   container id=web name=web ip=172.17.0.8 expose=80/tcp env=KEY=VALUE
  *   binding id=web proto=tcp host=0.0.0.0:80 container=172.17.0.8:8080 slot=0
+ *   cursor addr=0.0.0.0 proto=tcp range=49000-49900 last=49003
  *   attach iface=eth0 mode=native
+ *
+ * Values are percent-encoded where they could hold spaces (env).
  *
  * Writers hold an exclusive flock on "<path>.lock" for the whole
  * read-modify-write, and replace the file atomically (temp file, fsync,
@@ -18,6 +23,7 @@
 #include <stddef.h>
 
 #include "binding.h"
+#include "container.h"
 
 #define STATE_DEFAULT_PATH "/var/lib/bpfport/state"
 #define IFACE_NAME_MAX 16
@@ -28,9 +34,31 @@ struct attachment {
 	char mode[MODE_NAME_MAX];
 };
 
+/* The allocator's round-robin position for one address, protocol and range,
+ * kept so that a released port is not handed out again until the pool wraps. */
+struct alloc_cursor {
+	__u8 family;
+	__u8 proto;
+	__u16 begin;
+	__u16 end;
+	__u16 last;
+	struct bpfport_addr addr;
+};
+
+/* Dynamic host ports come from [begin, end]; 0-0 means the kernel's
+ * ip_local_port_range ("auto"). */
+#define PORT_RANGE_DEFAULT_BEGIN 49000
+#define PORT_RANGE_DEFAULT_END 49900
+
 struct state {
+	__u16 port_range_begin;
+	__u16 port_range_end;
+	struct container *containers;
+	size_t n_containers;
 	struct binding *bindings;
 	size_t n_bindings;
+	struct alloc_cursor *cursors;
+	size_t n_cursors;
 	struct attachment *attachments;
 	size_t n_attachments;
 };
@@ -45,6 +73,13 @@ int state_save(const char *path, const struct state *st);
 void state_free(struct state *st);
 
 int state_add_binding(struct state *st, const struct binding *b);
+/* Index of the container with exactly this ID, or -1. */
+int state_container_index(const struct state *st, const char *id);
+/* Appends a copy; returns its index or -errno. */
+int state_add_container(struct state *st, const struct container *c);
+void state_remove_container(struct state *st, size_t idx);
+struct alloc_cursor *state_cursor(struct state *st, __u8 family, const struct bpfport_addr *addr,
+				  __u8 proto, __u16 begin, __u16 end);
 void state_remove_binding(struct state *st, size_t idx);
 /* Lowest counters slot no binding uses, or -ENOSPC. */
 int state_free_slot(const struct state *st);

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * What the host's own stack says about a port, in the current network
+ * namespace (bpfport --netns picks it).
+ *
+ *   hostport_in_use()        would a bind() fail with EADDRINUSE, as Docker
+ *                            v27+ checks before publishing
+ *   hostport_kernel_range()  net.ipv4.ip_local_port_range
+ *   hostport_reserved()      listed in net.ipv4.ip_local_reserved_ports
+ */
+#ifndef BPFPORT_HOSTPORT_H
+#define BPFPORT_HOSTPORT_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+
+#include "bpfport.h"
+
+bool hostport_in_use(__u8 family, const struct bpfport_addr *addr, __u16 port, __u8 proto);
+int hostport_kernel_range(__u16 *begin, __u16 *end);
+bool hostport_reserved(__u16 port);
+
+#endif /* BPFPORT_HOSTPORT_H */
