@@ -26,4 +26,9 @@ int cmd_rm(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_port(int argc, char **argv);
 
+/* show.c */
+int cmd_inspect(int argc, char **argv);
+int cmd_env(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+
 #endif /* BPFPORT_CLI_H */

@@ -13,19 +13,36 @@
 struct cli_opts opts;
 
 const struct cmd cli_cmds[] = {
-	{ "add", cmd_add, "add [--id ID] 'HOST_IP:HOST_PORT -> CONTAINER_IP:CONTAINER_PORT[/tcp|/udp]'",
-	  "Publish a container port. Quote the spec: a bare -> is a shell redirection.\n"
-	  "The spec may also be given as three words, with '->' or 'to' in the middle:\n"
-	  "  bpfport add 0.0.0.0:80 to 172.17.0.8:8080/tcp\n"
-	  "The protocol defaults to tcp. ID names the container the binding belongs to;\n"
-	  "without --id the container's IP is its ID. 0.0.0.0 publishes on every local\n"
-	  "address; a wildcard and a specific address on the same port conflict." },
+	{ "add", cmd_add,
+	  "add [--id ID] [--name NAME] [--ip ADDR]... [--expose PORT[-END][/PROTO]]...\n"
+	  "    [--env KEY=VALUE]... [-p SPEC]... [-P] ['HOST_IP:HOST_PORT -> CONTAINER_IP:PORT[/PROTO]']",
+	  "Create or update a container and publish its ports.\n"
+	  "-p takes Docker's grammar: PORT, HOST_PORT:PORT, IP:HOST_PORT:PORT, IP::PORT,\n"
+	  "ranges (8000-8002:80-82), /tcp or /udp; no host port means a dynamic one from\n"
+	  "the pool. -P publishes every exposed port that has no binding on a dynamic\n"
+	  "port. Without a host address, one binding per address family of the container.\n"
+	  "The arrow form publishes one explicit binding; quote it (a bare -> is a shell\n"
+	  "redirection) or write it as three words with '->' or 'to' in the middle.\n"
+	  "Without --id, the container's (first) IP is its ID. Conflicts follow Docker:\n"
+	  "'Bind for 0.0.0.0:80 failed: port is already allocated'; a port another program\n"
+	  "listens on is refused. A failed add changes nothing." },
 	{ "del", cmd_del, "del 'HOST_IP:HOST_PORT -> CONTAINER_IP:CONTAINER_PORT[/tcp|/udp]'",
 	  "Remove one binding and drop its tracked flows." },
-	{ "rm", cmd_rm, "rm ID", "Remove every binding of container ID." },
+	{ "rm", cmd_rm, "rm CONTAINER",
+	  "Remove a container with all its bindings. CONTAINER is an ID, a unique ID\n"
+	  "prefix, a name or an address, here and in every query." },
 	{ "list", cmd_list, "list [-j]", "List every binding with its traffic counters." },
-	{ "port", cmd_port, "port ID [PORT[/PROTO]]",
-	  "Print the public endpoints of a container, as 'docker port' does." },
+	{ "port", cmd_port, "port CONTAINER [PORT[/PROTO]] [-j]",
+	  "Print a container's public endpoints exactly as 'docker port' does." },
+	{ "inspect", cmd_inspect, "inspect CONTAINER [-j]",
+	  "Show a container: ID, name, addresses, exposed ports, env, bindings." },
+	{ "env", cmd_env, "env CONTAINER [ALIAS] [--client NAME] [--export]",
+	  "Print the variables 'docker run --link CONTAINER:ALIAS' sets, as KEY=VALUE lines\n"
+	  "(for env and --env-file), or with --export for eval in a shell. ALIAS defaults\n"
+	  "to the container's name, else its ID; --client NAME adds ALIAS_NAME." },
+	{ "config", cmd_config, "config [show] [-j]\nconfig set port-range START-END|auto",
+	  "Show or set the pool dynamic host ports come from (default 49000-49900; auto:\n"
+	  "the kernel's net.ipv4.ip_local_port_range, as current Docker)." },
 	{ NULL },
 };
 
@@ -33,11 +50,12 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "pin-dir", required_argument, NULL, 'p' }, { "state", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },          { "debug", no_argument, NULL, 'd' },
+		{ "netns", required_argument, NULL, 'n' },   { "json", no_argument, NULL, 'j' },
+		{ "debug", no_argument, NULL, 'd' },
 		{ "version", no_argument, NULL, 'V' },       { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *pin_dir = NULL, *state = NULL;
+	const char *pin_dir = NULL, *state = NULL, *netns = NULL;
 	enum log_level level = LOG_INFO;
 	int c;
 
@@ -48,6 +66,9 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			state = optarg;
+			break;
+		case 'n':
+			netns = optarg;
 			break;
 		case 'j':
 			opts.json = true;
@@ -67,5 +88,8 @@ int main(int argc, char **argv)
 	log_init(level, opts.json);
 	opts.pin_dir = dp_pin_dir(pin_dir);
 	opts.state_path = dp_state_path(state);
+	/* Port-in-use checks look at the sockets of the namespace we run in. */
+	if (netns && cmd_enter_netns(netns))
+		return EXIT_FAIL;
 	return cmd_dispatch(CLI, cli_cmds, argc - optind, argv + optind);
 }

@@ -4,6 +4,7 @@
  * alone, like `docker port` answers from the container's configuration, so
  * it works without root and without a loaded datapath.
  */
+#define _GNU_SOURCE /* asprintf */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -15,6 +16,8 @@
 #include "dp.h"
 #include "json.h"
 #include "log.h"
+#include "format.h"
+#include "natsort.h"
 #include "state.h"
 
 static void list_json(const struct state *st, const struct dp *dp)
@@ -96,23 +99,6 @@ int cmd_list(int argc, char **argv)
 	return EXIT_OK;
 }
 
-/* docker port's order: container port, then protocol, then host endpoint. */
-static int port_cmp(const void *pa, const void *pb)
-{
-	const struct binding *a = pa, *b = pb;
-	char ha[ENDPOINT_STR_MAX], hb[ENDPOINT_STR_MAX];
-
-	if (a->container_port != b->container_port)
-		return a->container_port < b->container_port ? -1 : 1;
-	if (a->proto != b->proto)
-		return strcmp(proto_name(a->proto), proto_name(b->proto));
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	binding_host_str(a, ha, sizeof(ha));
-	binding_host_str(b, hb, sizeof(hb));
-	return strcmp(ha, hb);
-}
-
 static int parse_port_filter(const char *s, __u16 *port, __u8 *proto)
 {
 	char buf[32];
@@ -130,58 +116,105 @@ static int parse_port_filter(const char *s, __u16 *port, __u8 *proto)
 	return port_parse(buf, port);
 }
 
+/* One output line per binding, sorted as docker/cli sorts them. */
+static char **port_lines(const struct state *st, const char *id, __u16 port, __u8 proto,
+			 size_t *n)
+{
+	char **lines = calloc(st->n_bindings + 1, sizeof(*lines));
+
+	*n = 0;
+	if (!lines)
+		return NULL;
+	for (size_t i = 0; i < st->n_bindings; i++) {
+		const struct binding *b = &st->bindings[i];
+		char host[ENDPOINT_STR_MAX];
+		int len;
+
+		if (strcmp(b->id, id) || (port && (b->container_port != port || b->proto != proto)))
+			continue;
+		binding_host_str(b, host, sizeof(host));
+		if (port)
+			len = asprintf(&lines[*n], "%s", host);
+		else
+			len = asprintf(&lines[*n], "%u/%s -> %s", b->container_port,
+				       proto_name(b->proto), host);
+		if (len < 0)
+			break;
+		(*n)++;
+	}
+	qsort(lines, *n, sizeof(*lines), natural_cmp);
+	return lines;
+}
+
+static void port_json(const struct state *st, const char *id, __u16 port, __u8 proto)
+{
+	struct json_writer *jw = jw_new(stdout);
+	struct binding *mine = calloc(st->n_bindings + 1, sizeof(*mine));
+	size_t n = 0;
+
+	for (size_t i = 0; mine && i < st->n_bindings; i++) {
+		const struct binding *b = &st->bindings[i];
+
+		if (!strcmp(b->id, id) &&
+		    (!port || (b->container_port == port && b->proto == proto)))
+			mine[n++] = *b;
+	}
+	qsort(mine, n, sizeof(*mine), binding_natural_cmp);
+	jw_array_start(jw);
+	for (size_t i = 0; i < n; i++)
+		json_binding_ports(jw, &mine[i]);
+	jw_array_end(jw);
+	jw_destroy(jw);
+	free(mine);
+}
+
 int cmd_port(int argc, char **argv)
 {
-	const char *id;
+	char id[BINDING_ID_MAX], *args[2];
 	__u16 port = 0;
-	__u8 proto = 0;
+	__u8 proto = IPPROTO_TCP;
 	struct state st;
-	struct binding *mine;
+	char **lines;
 	size_t n = 0;
-	bool known = false;
+	int nargs = 0, idx;
 
-	if (argc < 2 || argc > 3)
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
+			opts.json = true;
+			log_init(LOG_INFO, true);
+		} else if (nargs < 2) {
+			args[nargs++] = argv[i];
+		} else {
+			return cmd_usage_error(CLI, cli_cmds, "port", "expected ID [PORT[/PROTO]]");
+		}
+	}
+	if (nargs < 1)
 		return cmd_usage_error(CLI, cli_cmds, "port", "expected ID [PORT[/PROTO]]");
-	id = argv[1];
-	if (argc == 3 && parse_port_filter(argv[2], &port, &proto))
+	if (nargs == 2 && parse_port_filter(args[1], &port, &proto))
 		return cmd_usage_error(CLI, cli_cmds, "port",
-				       "invalid port \"%s\": expected PORT[/tcp|/udp]", argv[2]);
+				       "invalid port \"%s\": expected PORT[/tcp|/udp]", args[1]);
 	if (state_load(opts.state_path, &st))
 		return EXIT_FAIL;
-	mine = calloc(st.n_bindings + 1, sizeof(*mine));
-	if (!mine) {
+	idx = container_resolve(&st, args[0]);
+	if (idx < 0) {
 		state_free(&st);
 		return EXIT_FAIL;
 	}
-	for (size_t i = 0; i < st.n_bindings; i++) {
-		const struct binding *b = &st.bindings[i];
-
-		if (strcmp(b->id, id))
-			continue;
-		known = true;
-		if (port && (b->container_port != port || b->proto != proto))
-			continue;
-		mine[n++] = *b;
+	snprintf(id, sizeof(id), "%s", st.containers[idx].id);
+	if (opts.json) {
+		port_json(&st, id, port, proto);
+		state_free(&st);
+		return EXIT_OK;
 	}
-	qsort(mine, n, sizeof(*mine), port_cmp);
+	lines = port_lines(&st, id, port, proto, &n);
 	for (size_t i = 0; i < n; i++) {
-		char host[ENDPOINT_STR_MAX];
-
-		binding_host_str(&mine[i], host, sizeof(host));
-		if (port)
-			printf("%s\n", host);
-		else
-			printf("%u/%s -> %s\n", mine[i].container_port, proto_name(mine[i].proto),
-			       host);
+		printf("%s\n", lines[i]);
+		free(lines[i]);
 	}
-	free(mine);
+	free(lines);
 	state_free(&st);
-	if (!known) {
-		pr_err("No such container: %s", id);
-		return EXIT_FAIL;
-	}
 	if (port && !n) {
-		pr_err("No public port '%u/%s' published for %s", port, proto_name(proto), id);
+		pr_err("No public port '%u/%s' published for %s", port, proto_name(proto), args[0]);
 		return EXIT_FAIL;
 	}
 	return EXIT_OK;

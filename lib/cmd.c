@@ -1,7 +1,13 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#define _GNU_SOURCE /* setns */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -110,3 +116,26 @@ bool is_root(void)
 {
 	return geteuid() == 0;
 }
+
+int cmd_enter_netns(const char *name)
+{
+	char path[PATH_MAX];
+	int fd, err = 0;
+
+	if (strchr(name, '/'))
+		snprintf(path, sizeof(path), "%s", name);
+	else
+		snprintf(path, sizeof(path), "/run/netns/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		pr_err("cannot open network namespace %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (setns(fd, CLONE_NEWNET)) {
+		err = -errno;
+		pr_err("cannot enter network namespace %s: %s", path, strerror(errno));
+	}
+	close(fd);
+	return err;
+}
+

@@ -31,5 +31,7 @@ int cmd_usage_error(const char *tool, const struct cmd *cmds, const char *name, 
 		    ...) __attribute__((format(printf, 4, 5)));
 
 bool is_root(void);
+/* --netns NAME: join /run/netns/NAME (or a path) before anything else. */
+int cmd_enter_netns(const char *name);
 
 #endif /* BPFPORT_CMD_H */

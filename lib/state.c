@@ -20,6 +20,8 @@
 #define STATE_LINE_MAX 65536
 #define STATE_WORDS_MAX 1024
 
+static int adopt_orphan_bindings(struct state *st);
+
 static int mkdir_parents(const char *path)
 {
 	char dir[PATH_MAX];
@@ -289,6 +291,8 @@ int state_load(const char *path, struct state *st)
 	}
 	free(line);
 	fclose(f);
+	if (!err)
+		err = adopt_orphan_bindings(st);
 	if (err)
 		state_free(st);
 	return err;
@@ -435,6 +439,62 @@ int state_container_index(const struct state *st, const char *id)
 		if (!strcmp(st->containers[i].id, id))
 			return (int)i;
 	return -1;
+}
+
+int container_resolve(const struct state *st, const char *ref)
+{
+	struct bpfport_addr addr;
+	size_t n = strlen(ref);
+	int match = -1;
+	__u8 family;
+
+	for (size_t i = 0; i < st->n_containers; i++)
+		if (!strcmp(st->containers[i].id, ref))
+			return (int)i;
+	for (size_t i = 0; i < st->n_containers; i++)
+		if (st->containers[i].name[0] && !strcmp(st->containers[i].name, ref))
+			return (int)i;
+	if (!addr_parse(ref, &family, &addr)) {
+		for (size_t i = 0; i < st->n_containers; i++)
+			if (container_has_family(&st->containers[i], family) &&
+			    addr_equal(container_addr(&st->containers[i], family), &addr))
+				return (int)i;
+	}
+	for (size_t i = 0; n && i < st->n_containers; i++) {
+		if (strncmp(st->containers[i].id, ref, n))
+			continue;
+		if (match >= 0) {
+			pr_err("container \"%s\" is ambiguous: more than one ID starts with it", ref);
+			return -1;
+		}
+		match = (int)i;
+	}
+	if (match < 0)
+		pr_err("No such container: %s", ref);
+	return match;
+}
+
+/* State written before container records existed: derive them. */
+static int adopt_orphan_bindings(struct state *st)
+{
+	for (size_t i = 0; i < st->n_bindings; i++) {
+		const struct binding *b = &st->bindings[i];
+		struct container c = {};
+
+		if (state_container_index(st, b->id) >= 0)
+			continue;
+		snprintf(c.id, sizeof(c.id), "%s", b->id);
+		if (b->family == BPFPORT_AF_INET) {
+			c.ip4 = b->container_addr;
+			c.has_ip4 = true;
+		} else {
+			c.ip6 = b->container_addr;
+			c.has_ip6 = true;
+		}
+		if (state_add_container(st, &c) < 0)
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 int state_add_container(struct state *st, const struct container *c)

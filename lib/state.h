@@ -77,6 +77,12 @@ int state_add_binding(struct state *st, const struct binding *b);
 int state_container_index(const struct state *st, const char *id);
 /* Appends a copy; returns its index or -errno. */
 int state_add_container(struct state *st, const struct container *c);
+/*
+ * A container named the way Docker accepts: its ID, its name, one of its
+ * addresses, or a unique prefix of its ID. Reports "No such container"
+ * (or an ambiguous prefix) itself; returns the index or -1.
+ */
+int container_resolve(const struct state *st, const char *ref);
 void state_remove_container(struct state *st, size_t idx);
 struct alloc_cursor *state_cursor(struct state *st, __u8 family, const struct bpfport_addr *addr,
 				  __u8 proto, __u16 begin, __u16 end);

@@ -3,12 +3,7 @@
  * bpfport-loader: load the bpfport datapath, pin it, attach it to
  * interfaces, and restore it from the state file at boot.
  */
-#define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
-#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -43,28 +38,6 @@ const struct cmd loader_cmds[] = {
 	  "their modes, and map fill levels." },
 	{ NULL },
 };
-
-static int enter_netns(const char *name)
-{
-	char path[PATH_MAX];
-	int fd, err = 0;
-
-	if (strchr(name, '/'))
-		snprintf(path, sizeof(path), "%s", name);
-	else
-		snprintf(path, sizeof(path), "/run/netns/%s", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		pr_err("cannot open network namespace %s: %s", path, strerror(errno));
-		return -errno;
-	}
-	if (setns(fd, CLONE_NEWNET)) {
-		err = -errno;
-		pr_err("cannot enter network namespace %s: %s", path, strerror(errno));
-	}
-	close(fd);
-	return err;
-}
 
 int main(int argc, char **argv)
 {
@@ -107,7 +80,7 @@ int main(int argc, char **argv)
 	log_init(level, opts.json);
 	opts.pin_dir = dp_pin_dir(pin_dir);
 	opts.state_path = dp_state_path(state);
-	if (netns && enter_netns(netns))
+	if (netns && cmd_enter_netns(netns))
 		return EXIT_FAIL;
 	return cmd_dispatch(LOADER, loader_cmds, argc - optind, argv + optind);
 }

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * A change to bindings runs as one transaction under the state lock: check
+ * everything first, then change the maps, then save the state file, and
+ * undo the map changes if the save fails. A failed command leaves maps and
+ * state as they were.
+ */
+#ifndef BPFPORT_TXN_H
+#define BPFPORT_TXN_H
+
+#include "dp.h"
+#include "state.h"
+
+struct txn {
+	struct dp dp;
+	struct state st;
+	int lock;
+};
+
+/* Root check, pinned maps, lock, state; reports its own errors. */
+int txn_begin(struct txn *t, const char *what);
+void txn_end(struct txn *t);
+
+#endif /* BPFPORT_TXN_H */
