@@ -38,7 +38,7 @@ DP_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard tests/datapath/*.c))
 
 # Debian packages the build, the demo and the tests need (README, .ci/run).
 DEPS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 make gcc libc6-dev \
-	pkg-config python3 curl socat netcat-openbsd tcpdump iptables nftables util-linux \
+	pkg-config python3 curl jq socat netcat-openbsd tcpdump iptables nftables util-linux \
 	clang-format
 
 .PHONY: all deps test test-unit bench clean install demo format format-check

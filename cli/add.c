@@ -171,6 +171,13 @@ static int merge_container(struct txn *t, const struct add_args *a, const char *
 {
 	int idx = state_container_index(&t->st, id);
 
+	/* --id may also name an existing container by its name. */
+	for (size_t i = 0; idx < 0 && i < t->st.n_containers; i++)
+		if (!strcmp(t->st.containers[i].name, id))
+			idx = (int)i;
+	if (idx >= 0)
+		id = t->st.containers[idx].id;
+
 	memset(c, 0, sizeof(*c));
 	if (idx >= 0 && container_copy(c, &t->st.containers[idx]))
 		return -ENOMEM;

@@ -346,6 +346,11 @@ static void test_port_parse(void)
 	CHECK(port_parse("18446744073709551697", &p), "overflow");
 }
 
+const char *unit_tmpdir(void)
+{
+	return tmpdir;
+}
+
 static const struct unit_test tests[] = {
 	UNIT_TEST(test_spec_forms),	    UNIT_TEST(test_spec_udp_and_ipv6),
 	UNIT_TEST(test_spec_errors),	    UNIT_TEST(test_conflicts),
@@ -355,8 +360,11 @@ static const struct unit_test tests[] = {
 	UNIT_TEST(test_json_writer),	    UNIT_TEST(test_port_parse),
 };
 
+const struct unit_group core_tests = { tests, sizeof(tests) / sizeof(tests[0]) };
+
 int main(void)
 {
+	const struct unit_group *groups[] = { &core_tests, &docker_tests };
 	int failed = 0;
 	char cmd[300];
 
@@ -367,14 +375,18 @@ int main(void)
 		perror("mkdtemp");
 		return 1;
 	}
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		unit_failure = NULL;
-		tests[i].fn();
-		if (unit_failure) {
-			printf("FAIL unit/%s: %s\n", tests[i].name, unit_failure);
-			failed++;
-		} else {
-			printf("PASS unit/%s\n", tests[i].name);
+	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
+		for (size_t i = 0; i < groups[g]->n; i++) {
+			const struct unit_test *t = &groups[g]->tests[i];
+
+			unit_failure = NULL;
+			t->fn();
+			if (unit_failure) {
+				printf("FAIL unit/%s: %s\n", t->name, unit_failure);
+				failed++;
+			} else {
+				printf("PASS unit/%s\n", t->name);
+			}
 		}
 	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);

@@ -7,6 +7,7 @@
 #ifndef BPFPORT_UNIT_H
 #define BPFPORT_UNIT_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 extern const char *unit_failure;
@@ -26,6 +27,18 @@ struct unit_test {
 };
 
 #define UNIT_TEST(fn) { #fn, fn }
+
+/* Each test file exports its table; test_unit.c runs them all. */
+struct unit_group {
+	const struct unit_test *tests;
+	size_t n;
+};
+
+extern const struct unit_group core_tests;   /* test_unit.c */
+extern const struct unit_group docker_tests; /* test_docker.c */
+
+/* A fresh directory for the run, removed at exit. */
+const char *unit_tmpdir(void);
 
 
 #endif /* BPFPORT_UNIT_H */
