@@ -91,6 +91,11 @@ install: all
 	install -D -m 0755 $(O)/bpfport $(DESTDIR)$(PREFIX)/sbin/bpfport
 	install -D -m 0755 $(O)/bpfport-loader $(DESTDIR)$(PREFIX)/sbin/bpfport-loader
 	install -D -m 0644 loader/bpfport.service $(DESTDIR)/etc/systemd/system/bpfport.service
+	install -D -m 0644 cli/bpfport.8 $(DESTDIR)$(PREFIX)/share/man/man8/bpfport.8
+	install -D -m 0644 loader/bpfport-loader.8 $(DESTDIR)$(PREFIX)/share/man/man8/bpfport-loader.8
+	install -D -m 0644 cli/bpfport.bash-completion \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/bpfport
+	ln -sf bpfport $(DESTDIR)$(PREFIX)/share/bash-completion/completions/bpfport-loader
 
 format:
 	clang-format -i $(wildcard bpf/*.c bpf/*.h bpf/lib/*.h lib/*.c lib/*.h loader/*.c loader/*.h cli/*.c cli/*.h tests/unit/*.c tests/datapath/*.c)
