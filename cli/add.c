@@ -279,20 +279,19 @@ static int plan_arrow(struct txn *t, struct binding *b,
 	struct binding *n;
 	char host[ENDPOINT_STR_MAX], ip[64];
 
-	for (size_t i = 0; i < t->st.n_bindings; i++) {
-		if (!binding_conflicts(&t->st.bindings[i], b))
-			continue;
-		addr_format(b->family, &b->host_addr, ip, sizeof(ip));
+	const struct binding *holder = NULL;
+
+	for (size_t i = 0; !holder && i < t->st.n_bindings; i++)
+		if (binding_conflicts(&t->st.bindings[i], b))
+			holder = &t->st.bindings[i];
+	for (size_t i = 0; !holder && i < plan->n; i++)
+		if (binding_conflicts(&plan->bindings[i], b))
+			holder = &plan->bindings[i];
+	if (holder) {
+		/* Docker names the address that holds the port. */
+		addr_format(holder->family, &holder->host_addr, ip, sizeof(ip));
 		snprintf(err, errlen, "Bind for %s:%u failed: port is already allocated", ip,
-			 b->host_port);
-		return PUBLISH_CONFLICT;
-	}
-	for (size_t i = 0; i < plan->n; i++) {
-		if (!binding_conflicts(&plan->bindings[i], b))
-			continue;
-		addr_format(b->family, &b->host_addr, ip, sizeof(ip));
-		snprintf(err, errlen, "Bind for %s:%u failed: port is already allocated", ip,
-			 b->host_port);
+			 holder->host_port);
 		return PUBLISH_CONFLICT;
 	}
 	if (hostport_in_use(b->family, &b->host_addr, b->host_port, b->proto)) {

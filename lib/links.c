@@ -66,7 +66,8 @@ static int collect_ports(const struct state *st, const struct container *c,
 		if (!strcmp(st->bindings[i].id, c->id) &&
 		    container_expose(tmp, st->bindings[i].container_port, st->bindings[i].proto))
 			return -ENOMEM;
-	qsort(tmp->exposed, tmp->n_exposed, sizeof(tmp->exposed[0]), port_cmp_tcp_first);
+	if (tmp->n_exposed)
+		qsort(tmp->exposed, tmp->n_exposed, sizeof(tmp->exposed[0]), port_cmp_tcp_first);
 	return 0;
 }
 
@@ -168,6 +169,9 @@ int links_env(const struct state *st, const struct container *c, const char *ali
 	for (i = 0; i < c->n_env && !err; i++) {
 		size_t klen = strcspn(c->env[i], "=");
 
+		/* Docker skips entries without '='. */
+		if (!c->env[i][klen])
+			continue;
 		if ((klen == 4 && !strncmp(c->env[i], "HOME", 4)) ||
 		    (klen == 4 && !strncmp(c->env[i], "PATH", 4)))
 			continue;

@@ -17,10 +17,10 @@ static int port_number_parse(const char *s, __u16 *port)
 {
 	const char *p = s;
 	long long v = 0;
-	bool neg = false;
 
-	if (*p == '+' || *p == '-')
-		neg = *p++ == '-';
+	/* Go's ParseInt takes a '+' sign; a '-' never reaches here (it splits ranges). */
+	if (*p == '+')
+		p++;
 	if (!*p)
 		return -EINVAL;
 	for (; *p; p++) {
@@ -30,12 +30,11 @@ static int port_number_parse(const char *s, __u16 *port)
 		if (v > 65535)
 			return -ERANGE;
 	}
-	if (neg && v)
-		return -ERANGE;
 	*port = (__u16)v;
 	return 0;
 }
 
+/* go-connections' parsePortRange: split at the first '-' (strings.Cut). */
 int port_range_parse(const char *s, __u16 *start, __u16 *end)
 {
 	char buf[64];
@@ -44,9 +43,6 @@ int port_range_parse(const char *s, __u16 *start, __u16 *end)
 	if (!*s || snprintf(buf, sizeof(buf), "%s", s) >= (int)sizeof(buf))
 		return -EINVAL;
 	dash = strchr(buf, '-');
-	/* A leading '-' is a sign (Go's ParseInt), not a range. */
-	if (dash == buf)
-		dash = strchr(buf + 1, '-');
 	if (dash)
 		*dash = '\0';
 	if (port_number_parse(buf, start))
@@ -100,34 +96,63 @@ static void split_parts(char *raw, char **ip, char **host_port, char **container
 	*ip = raw;
 }
 
-/* net.SplitHostPort(ip + ":") for a bracketed address: strip the brackets. */
+/*
+ * Go's net.SplitHostPort(ip + ":") as ParsePortSpec uses it on a bracketed
+ * address: the same checks in the same order, the same error texts.
+ */
 static int strip_brackets(char *ip, char *err, size_t errlen)
 {
-	size_t n = strlen(ip);
-	char *close = strchr(ip, ']');
+	char hostport[SPEC_MAX + 2];
+	const char *why = NULL;
+	size_t n, last, end = 0;
+	char *close;
 
+	snprintf(hostport, sizeof(hostport), "%s:", ip);
+	n = strlen(hostport);
+	last = (size_t)(strrchr(hostport, ':') - hostport);
+	close = strchr(hostport, ']');
 	if (!close) {
-		snprintf(err, errlen, "invalid IP address %s: address %s:: missing ']' in address",
-			 ip, ip);
+		why = "missing ']' in address";
+	} else {
+		end = (size_t)(close - hostport);
+		if (end + 1 == n)
+			why = "missing port in address";
+		else if (end + 1 != last)
+			why = hostport[end + 1] == ':' ? "too many colons in address"
+						       : "missing port in address";
+		else if (strchr(hostport + 1, '['))
+			why = "unexpected '[' in address";
+		else if (strchr(hostport + end + 1, ']'))
+			why = "unexpected ']' in address";
+	}
+	if (why) {
+		snprintf(err, errlen, "invalid IP address %s: address %s: %s", ip, hostport, why);
 		return -EINVAL;
 	}
-	if (close != ip + n - 1) {
-		snprintf(err, errlen, "invalid IP address %s: address %s:: missing port in address",
-			 ip, ip);
-		return -EINVAL;
-	}
-	memmove(ip, ip + 1, n - 2);
-	ip[n - 2] = '\0';
+	memmove(ip, ip + 1, end - 1);
+	ip[end - 1] = '\0';
 	return 0;
+}
+
+/* ::ffff:a.b.c.d is an IPv4 address, as Docker unmaps it. */
+static void unmap_v4(struct port_mapping *m)
+{
+	const __u32 *a = m->host_addr.a;
+
+	if (m->host_family != BPFPORT_AF_INET6 || a[0] || a[1] || a[2] != htonl(0xffff))
+		return;
+	m->host_addr.a[0] = a[3];
+	m->host_addr.a[1] = m->host_addr.a[2] = m->host_addr.a[3] = 0;
+	m->host_family = BPFPORT_AF_INET;
 }
 
 static int parse_host_ip(char *ip, struct port_mapping *m, char *err, size_t errlen)
 {
-	char shown[SPEC_MAX];
-
-	snprintf(shown, sizeof(shown), "%s", ip);
 	if (ip[0] == '[' && strip_brackets(ip, err, errlen))
 		return -EINVAL;
+	/* "[]" leaves no address: Docker then validates nothing and binds all. */
+	if (!*ip)
+		return 0;
 	/* Unlike addr_parse(), brackets are gone: parse exactly what Go's net.ParseIP does. */
 	memset(&m->host_addr, 0, sizeof(m->host_addr));
 	if (inet_pton(AF_INET, ip, &m->host_addr.a[0]) == 1) {
@@ -139,6 +164,7 @@ static int parse_host_ip(char *ip, struct port_mapping *m, char *err, size_t err
 		return -EINVAL;
 	}
 	m->has_host_ip = true;
+	unmap_v4(m);
 	return 0;
 }
 

@@ -18,16 +18,18 @@ int publish_pool(const struct state *st, __u16 *begin, __u16 *end)
 	return hostport_kernel_range(begin, end);
 }
 
-static bool conflicts_any(const struct state *st, const struct publish_plan *plan,
-			  const struct binding *b)
+/* The binding that already holds b's port, if any. */
+static const struct binding *conflict_holder(const struct state *st,
+					     const struct publish_plan *plan,
+					     const struct binding *b)
 {
 	for (size_t i = 0; i < st->n_bindings; i++)
 		if (binding_conflicts(&st->bindings[i], b))
-			return true;
+			return &st->bindings[i];
 	for (size_t i = 0; i < plan->n; i++)
 		if (binding_conflicts(&plan->bindings[i], b))
-			return true;
-	return false;
+			return &plan->bindings[i];
+	return NULL;
 }
 
 static int plan_add(struct publish_plan *plan, const struct binding *b)
@@ -98,7 +100,7 @@ static bool port_free(const struct state *st, const struct publish_plan *plan,
 {
 	for (size_t i = 0; i < n; i++) {
 		bs[i].host_port = port;
-		if (conflicts_any(st, plan, &bs[i]))
+		if (conflict_holder(st, plan, &bs[i]))
 			return false;
 		if (check_sockets &&
 		    hostport_in_use(bs[i].family, &bs[i].host_addr, port, bs[i].proto))
@@ -117,15 +119,22 @@ static int allocate(struct state *st, const struct publish_plan *plan, struct bi
 
 	if (!cur)
 		return PUBLISH_NOMEM;
+	/* Search after the first address's cursor; advance every address's. */
 	port = cur->last;
 	for (__u32 i = begin; i <= end; i++) {
 		port = port >= end ? begin : port + 1;
 		if (skip_reserved && hostport_reserved((__u16)port))
 			continue;
-		if (port_free(st, plan, bs, n, (__u16)port, check_sockets)) {
+		if (!port_free(st, plan, bs, n, (__u16)port, check_sockets))
+			continue;
+		for (size_t j = 0; j < n; j++) {
+			cur = state_cursor(st, bs[j].family, &bs[j].host_addr, bs[j].proto, begin,
+					   end);
+			if (!cur)
+				return PUBLISH_NOMEM;
 			cur->last = (__u16)port;
-			return PUBLISH_OK;
 		}
+		return PUBLISH_OK;
 	}
 	snprintf(err, errlen, "all ports are allocated");
 	return PUBLISH_EXHAUSTED;
@@ -143,11 +152,15 @@ static int plan_mapping(struct state *st, const struct container *c, const struc
 		return ret;
 	if (m->host_port_start && m->host_port_start == m->host_port_end) {
 		for (size_t i = 0; i < n; i++) {
+			const struct binding *holder;
+
 			bs[i].host_port = m->host_port_start;
-			if (conflicts_any(st, plan, &bs[i])) {
+			holder = conflict_holder(st, plan, &bs[i]);
+			if (holder) {
 				char where[80];
 
-				bind_addr_str(&bs[i], where, sizeof(where));
+				/* Docker names the address that holds the port. */
+				bind_addr_str(holder, where, sizeof(where));
 				snprintf(err, errlen, "Bind for %s failed: port is already allocated",
 					 where);
 				return PUBLISH_CONFLICT;
@@ -157,6 +170,11 @@ static int plan_mapping(struct state *st, const struct container *c, const struc
 		__u16 begin = m->host_port_start, end = m->host_port_end;
 		bool pool = !begin;
 
+		/* moby's RequestPortsInRange: a range must not start (or end) at 0. */
+		if (!begin && end) {
+			snprintf(err, errlen, "invalid port range: %u-%u", begin, end);
+			return PUBLISH_UNSUPPORTED;
+		}
 		if (pool && publish_pool(st, &begin, &end)) {
 			snprintf(err, errlen, "cannot read the dynamic port range");
 			return PUBLISH_EXHAUSTED;

@@ -368,6 +368,8 @@ int main(void)
 	int failed = 0;
 	char cmd[300];
 
+	/* Line-buffered, so a sanitizer exit cannot swallow the last results. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* The library reports errors on stderr; the tests check return codes. */
 	if (!freopen("/dev/null", "w", stderr))
 		return 1;
