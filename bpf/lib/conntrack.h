@@ -4,7 +4,7 @@
  *
  *   ct_key_from_pkt()  the tuple of a packet as it is on the wire
  *   ct_lookup()        the entry for that tuple in one direction
- *   ct_create()        both entries of a new flow
+ *   ct_create()        both entries of a new flow, remapping a clashing client port
  *   ct_touch()         refresh last-seen time and note FIN/RST
  */
 #ifndef BPFPORT_CONNTRACK_H
@@ -47,11 +47,55 @@ static __always_inline void ct_touch(struct bpfport_ct_val *v, const struct pkt 
 }
 
 /*
+ * Two flows collide on their reply entry when one client port reaches the
+ * same container endpoint through two published ports: Linux reuses an
+ * ephemeral port towards different destinations. The container would see one
+ * connection where there are two, so the later flow gets another client port,
+ * as conntrack's NAT does. Candidates come from the ephemeral range; the
+ * BPF_NOEXIST insert settles races between CPUs.
+ */
+#define CT_REMAP_TRIES 8
+#define CT_REMAP_BASE 32768
+#define CT_REMAP_SPAN 28232
+
+/* A reply entry left by this same flow (or an earlier use of its tuple). */
+static __always_inline bool ct_reply_same_flow(const struct bpfport_ct_val *v, const struct pkt *p)
+{
+	return !v->nat_port && v->port == p->dport && v->addr.a[0] == p->daddr.a[0] &&
+	       v->addr.a[1] == p->daddr.a[1] && v->addr.a[2] == p->daddr.a[2] &&
+	       v->addr.a[3] == p->daddr.a[3];
+}
+
+static __always_inline int ct_insert_reply(struct bpfport_ct_key *k, struct bpfport_ct_val *v,
+					   const struct pkt *p, __be16 *nat_port)
+{
+	struct bpfport_ct_val *old = bpf_map_lookup_elem(&bp_ct, k);
+
+	*nat_port = 0;
+	if (!old || ct_reply_same_flow(old, p))
+		return bpf_map_update_elem(&bp_ct, k, v, BPF_ANY) ? -1 : 0;
+
+	v->nat_port = p->sport; /* the reply restores the client's own port */
+	for (int i = 0; i < CT_REMAP_TRIES; i++) {
+		__be16 port = bpf_htons(CT_REMAP_BASE + bpf_get_prandom_u32() % CT_REMAP_SPAN);
+
+		k->dport = port;
+		if (!bpf_map_update_elem(&bp_ct, k, v, BPF_NOEXIST)) {
+			*nat_port = port;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
  * Insert the reply entry first: if the ingress insert then fails, the flow
  * is simply not translated, and a stray reply entry only ever matches
- * packets from the container to that exact client port.
+ * packets from the container to that exact client port. *nat_port is the
+ * client port to write on ingress, 0 to keep the client's own.
  */
-static __always_inline int ct_create(const struct pkt *p, const struct bpfport_bind_val *b)
+static __always_inline int ct_create(const struct pkt *p, const struct bpfport_bind_val *b,
+				     __be16 *nat_port)
 {
 	struct bpfport_ct_key k;
 	struct bpfport_ct_val v;
@@ -72,12 +116,13 @@ static __always_inline int ct_create(const struct pkt *p, const struct bpfport_b
 	k.dir = BPFPORT_CT_REPLY;
 	v.addr = p->daddr;
 	v.port = p->dport;
-	if (bpf_map_update_elem(&bp_ct, &k, &v, BPF_ANY))
+	if (ct_insert_reply(&k, &v, p, nat_port))
 		return -1;
 
 	ct_key_from_pkt(&k, p, BPFPORT_CT_INGRESS);
 	v.addr = b->container_addr;
 	v.port = b->container_port;
+	v.nat_port = *nat_port;
 	return bpf_map_update_elem(&bp_ct, &k, &v, BPF_ANY) ? -1 : 0;
 }
 

@@ -8,6 +8,8 @@
  *   csum_fold32()         fold a 32-bit sum into 16 bits
  *   csum_replace4/2()     update a checksum field for a changed word
  *   csum_replace_addr()   same for a 16-byte (IPv4: 4-byte) address
+ *   csum_seed_replace4()  update a partial checksum's pseudo-header seed
+ *   csum_pseudo_seed4()   the seed a CHECKSUM_PARTIAL packet carries
  */
 #ifndef BPFPORT_CSUM_H
 #define BPFPORT_CSUM_H
@@ -46,6 +48,29 @@ static __always_inline void csum_replace_addr(__u16 *field, const struct bpfport
 	csum_replace4(field, from->a[1], to->a[1]);
 	csum_replace4(field, from->a[2], to->a[2]);
 	csum_replace4(field, from->a[3], to->a[3]);
+}
+
+/*
+ * A CHECKSUM_PARTIAL packet (from a local stack over veth) carries in its L4
+ * checksum field only the folded pseudo-header sum, not complemented; the
+ * device completes it later over the payload. Its update for a changed
+ * address is the plain ones' complement difference: seed - from + to, which
+ * is csum_replace4() applied to the complement.
+ */
+static __always_inline void csum_seed_replace4(__u16 *field, __u32 from, __u32 to)
+{
+	__u16 tmp = (__u16)~*field;
+
+	csum_replace4(&tmp, from, to);
+	*field = (__u16)~tmp;
+}
+
+static __always_inline __u16 csum_pseudo_seed4(__u32 saddr, __u32 daddr, __u8 proto, __u16 l4_len)
+{
+	__u32 sum = (saddr & 0xffff) + (saddr >> 16) + (daddr & 0xffff) + (daddr >> 16);
+
+	sum += bpf_htons(proto) + bpf_htons(l4_len);
+	return csum_fold32(sum);
 }
 
 #endif /* BPFPORT_CSUM_H */

@@ -34,7 +34,8 @@ struct pkt {
 	__be16 dport;
 	__u32 l3_off;
 	__u32 l4_off;
-	__u32 len; /* bytes on the wire, for counters */
+	__u32 len;    /* bytes on the wire, for counters */
+	__u32 l3_len; /* IP total length */
 	__u8 family;
 	__u8 proto;
 	__u8 tcp_flags;
@@ -96,6 +97,7 @@ static __always_inline int parse_ipv4(void *ctx, const bool xdp, struct pkt *p)
 
 	p->family = BPFPORT_AF_INET;
 	p->proto = iph->protocol;
+	p->l3_len = tot_len;
 	p->saddr.a[0] = iph->saddr;
 	p->daddr.a[0] = iph->daddr;
 	p->l4_off = p->l3_off + ihl_len;

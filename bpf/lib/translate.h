@@ -51,19 +51,24 @@ static __always_inline void translate_ingress(void *ctx, const bool xdp)
 
 	ctv = ct_lookup(&p, BPFPORT_CT_INGRESS);
 	if (ctv) {
+		struct nat_op op = { .dst = true, .addr = ctv->addr, .port = ctv->port,
+				     .peer_port = ctv->nat_port };
+
 		ct_touch(ctv, &p);
 		count_rx(ctv->slot, p.len);
-		nat_rewrite_dst(ctx, xdp, &p, &ctv->addr, ctv->port);
+		nat_rewrite(ctx, xdp, &p, &op);
 		return;
 	}
 
 	b = binding_lookup(ctx, xdp, &p);
 	if (!b)
 		return;
-	if (ct_create(&p, b))
+	struct nat_op op = { .dst = true, .addr = b->container_addr, .port = b->container_port };
+
+	if (ct_create(&p, b, &op.peer_port))
 		return;
 	count_rx(b->slot, p.len);
-	nat_rewrite_dst(ctx, xdp, &p, &b->container_addr, b->container_port);
+	nat_rewrite(ctx, xdp, &p, &op);
 }
 
 static __always_inline void translate_reply(void *ctx, const bool xdp)
@@ -76,9 +81,12 @@ static __always_inline void translate_reply(void *ctx, const bool xdp)
 	ctv = ct_lookup(&p, BPFPORT_CT_REPLY);
 	if (!ctv)
 		return;
+	struct nat_op op = { .dst = false, .addr = ctv->addr, .port = ctv->port,
+			     .peer_port = ctv->nat_port };
+
 	ct_touch(ctv, &p);
 	count_tx(ctv->slot, p.len);
-	nat_rewrite_src(ctx, xdp, &p, &ctv->addr, ctv->port);
+	nat_rewrite(ctx, xdp, &p, &op);
 }
 
 #endif /* BPFPORT_TRANSLATE_H */

@@ -137,16 +137,16 @@ conflict() {
 	fi
 }
 
-# Docker names the endpoint that was requested (ErrPortAlreadyAllocated in
-# moby's portallocator formats the new request's IP and port).
+# Docker names the address that holds the port (alreadyAllocatedErr in moby's
+# portallocator takes the address of the port map where the port is taken).
 test_conflicts() {
 	local msg='failed: port is already allocated'
 	conflict bindings_conflict_specific_vs_wildcard "$HOST_IP2:80 -> $CT_SPEC" \
-		"Error: Bind for 192\.0\.2\.10:80 $msg"
+		"Error: Bind for 0\.0\.0\.0:80 $msg"
 	conflict bindings_conflict_same_endpoint "0.0.0.0:80 -> 198.51.100.9:8080/tcp" \
 		"Error: Bind for 0\.0\.0\.0:80 $msg"
 	conflict bindings_conflict_wildcard_vs_specific "0.0.0.0:82 -> $CT_SPEC" \
-		"Error: Bind for 0\.0\.0\.0:82 $msg"
+		"Error: Bind for 192\.0\.2\.10:82 $msg"
 }
 
 # bad_input NAME ARGS...: exit 2, "Error: " on stderr, nothing changed.
