@@ -356,7 +356,7 @@ static int arrow_binding(const struct add_args *a, struct binding *b)
 	if (a->id)
 		snprintf(b->id, sizeof(b->id), "%s", a->id);
 	else
-		addr_format(b->family, &b->container_addr, b->id, sizeof(b->id));
+		addr_to_id(b->family, &b->container_addr, b->id, sizeof(b->id));
 	return 0;
 }
 
@@ -371,7 +371,7 @@ static const char *default_id(const struct add_args *a, const struct binding *ar
 	if (a->upd.has_ip4 || a->upd.has_ip6) {
 		__u8 fam = a->upd.has_ip4 ? BPFPORT_AF_INET : BPFPORT_AF_INET6;
 
-		addr_format(fam, container_addr(&a->upd, fam), buf, len);
+		addr_to_id(fam, container_addr(&a->upd, fam), buf, len);
 		return id_is_valid(buf) ? buf : NULL;
 	}
 	return NULL;
@@ -451,13 +451,6 @@ int cmd_add(int argc, char **argv)
 	}
 	if (plan_all(&t, &a, &c, &arrow, &plan))
 		goto out;
-	for (size_t i = 0; i < plan.n; i++) {
-		if (plan.bindings[i].family != BPFPORT_AF_INET6)
-			continue;
-		pr_warn("IPv6 bindings are recorded, but the datapath does not translate IPv6 "
-			"yet");
-		break;
-	}
 	if (!commit_plan(&t, &c, &plan))
 		ret = EXIT_OK;
 out:

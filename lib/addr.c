@@ -41,6 +41,14 @@ void addr_format(__u8 family, const struct bpfport_addr *a, char *buf, size_t le
 		snprintf(buf, len, "?");
 }
 
+void addr_to_id(__u8 family, const struct bpfport_addr *a, char *buf, size_t len)
+{
+	addr_format(family, a, buf, len);
+	for (char *c = buf; *c; c++)
+		if (*c == ':')
+			*c = '-';
+}
+
 bool addr_is_unspec(const struct bpfport_addr *a)
 {
 	return !(a->a[0] | a->a[1] | a->a[2] | a->a[3]);

@@ -21,6 +21,8 @@
 int addr_parse(const char *s, __u8 *family, struct bpfport_addr *a);
 void addr_format(__u8 family, const struct bpfport_addr *a, char *buf, size_t len);
 bool addr_is_unspec(const struct bpfport_addr *a);
+/* An address as a default container ID: IPv6's ':' become '-' (IDs have no ':'). */
+void addr_to_id(__u8 family, const struct bpfport_addr *a, char *buf, size_t len);
 bool addr_equal(const struct bpfport_addr *a, const struct bpfport_addr *b);
 
 /* Splits at the last ':'; errors name the part at fault in err. */

@@ -8,8 +8,8 @@
  *   csum_fold32()         fold a 32-bit sum into 16 bits
  *   csum_replace4/2()     update a checksum field for a changed word
  *   csum_replace_addr()   same for a 16-byte (IPv4: 4-byte) address
- *   csum_seed_replace4()  update a partial checksum's pseudo-header seed
- *   csum_pseudo_seed4()   the seed a CHECKSUM_PARTIAL packet carries
+ *   csum_seed_replace_addr()  update a partial checksum's pseudo-header seed
+ *   csum_pseudo_seed()    the seed a CHECKSUM_PARTIAL packet carries
  */
 #ifndef BPFPORT_CSUM_H
 #define BPFPORT_CSUM_H
@@ -65,9 +65,31 @@ static __always_inline void csum_seed_replace4(__u16 *field, __u32 from, __u32 t
 	*field = (__u16)~tmp;
 }
 
-static __always_inline __u16 csum_pseudo_seed4(__u32 saddr, __u32 daddr, __u8 proto, __u16 l4_len)
+static __always_inline void csum_seed_replace_addr(__u16 *field, const struct bpfport_addr *from,
+						   const struct bpfport_addr *to, __u8 family)
 {
-	__u32 sum = (saddr & 0xffff) + (saddr >> 16) + (daddr & 0xffff) + (daddr >> 16);
+	__u16 tmp = (__u16)~*field;
+
+	csum_replace_addr(&tmp, from, to, family);
+	*field = (__u16)~tmp;
+}
+
+static __always_inline __u32 csum_add_addr(__u32 sum, const struct bpfport_addr *a, __u8 family)
+{
+	sum += (a->a[0] & 0xffff) + (a->a[0] >> 16);
+	if (family == BPFPORT_AF_INET)
+		return sum;
+	sum += (a->a[1] & 0xffff) + (a->a[1] >> 16);
+	sum += (a->a[2] & 0xffff) + (a->a[2] >> 16);
+	return sum + (a->a[3] & 0xffff) + (a->a[3] >> 16);
+}
+
+/* The pseudo-header sum (RFC 793 / RFC 8200 8.1), folded, not complemented. */
+static __always_inline __u16 csum_pseudo_seed(const struct bpfport_addr *saddr,
+					      const struct bpfport_addr *daddr, __u8 family,
+					      __u8 proto, __u16 l4_len)
+{
+	__u32 sum = csum_add_addr(csum_add_addr(0, saddr, family), daddr, family);
 
 	sum += bpf_htons(proto) + bpf_htons(l4_len);
 	return csum_fold32(sum);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- *   addr_is_loopback()  127.0.0.0/8: never translated from the wire
+ *   addr_is_loopback()  127.0.0.0/8 and ::1: never translated from the wire
  *   addr_is_local()     is the address one of this host's own (wildcard match)
  */
 #ifndef BPFPORT_LOCAL_H
@@ -13,8 +13,11 @@
  * 127.0.0.1 must never be reachable from outside the host. */
 static __always_inline bool addr_is_loopback(const struct pkt *p)
 {
-	return p->family == BPFPORT_AF_INET && (p->daddr.a[0] & bpf_htonl(0xff000000)) ==
-							 bpf_htonl(0x7f000000);
+	const __u32 *a = p->daddr.a;
+
+	if (p->family == BPFPORT_AF_INET)
+		return (a[0] & bpf_htonl(0xff000000)) == bpf_htonl(0x7f000000);
+	return !a[0] && !a[1] && !a[2] && a[3] == bpf_htonl(1);
 }
 
 /*
@@ -36,7 +39,9 @@ static __always_inline bool addr_is_local(void *ctx, const bool xdp, const struc
 	long rc;
 
 	/* The FIB also answers NOT_FWDED for multicast and broadcast. */
-	if ((dst & 0xf0000000) == 0xe0000000 || dst == 0xffffffff)
+	if (p->family == BPFPORT_AF_INET && ((dst & 0xf0000000) == 0xe0000000 || dst == 0xffffffff))
+		return false;
+	if (p->family == BPFPORT_AF_INET6 && (dst >> 24) == 0xff)
 		return false;
 	__builtin_memset(&fib, 0, sizeof(fib));
 	fib.family = p->family;
@@ -44,8 +49,13 @@ static __always_inline bool addr_is_local(void *ctx, const bool xdp, const struc
 	fib.sport = p->sport;
 	fib.dport = p->dport;
 	fib.ifindex = ctx_ifindex(ctx, xdp);
-	fib.ipv4_src = p->saddr.a[0];
-	fib.ipv4_dst = p->daddr.a[0];
+	if (p->family == BPFPORT_AF_INET) {
+		fib.ipv4_src = p->saddr.a[0];
+		fib.ipv4_dst = p->daddr.a[0];
+	} else {
+		__builtin_memcpy(fib.ipv6_src, p->saddr.a, sizeof(fib.ipv6_src));
+		__builtin_memcpy(fib.ipv6_dst, p->daddr.a, sizeof(fib.ipv6_dst));
+	}
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
 	return rc == BPF_FIB_LKUP_RET_NOT_FWDED;
 }

@@ -5,7 +5,8 @@
  * non-first fragments) is reported as PARSE_SKIP, and the caller passes the
  * packet on untouched.
  *
- *   parse_packet()  Ethernet -> IPv4 -> TCP/UDP
+ *   parse_packet()  Ethernet -> IPv4 or IPv6 (extension headers walked to a
+ *                   fixed depth) -> TCP/UDP
  */
 #ifndef BPFPORT_PARSE_H
 #define BPFPORT_PARSE_H
@@ -13,14 +14,36 @@
 #include "ctx.h"
 
 #define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
 #define ETH_HLEN 14
+/* Where an IP header may start: after Ethernet (and, later, VLAN tags). */
+#define PARSE_L3_OFF_MAX 64
 #define IP_MF 0x2000
 #define IP_OFFSET 0x1fff
+/*
+ * Header field offsets are wire formats, not kernel structs: plain numbers,
+ * since offsetof() on vmlinux.h's CO-RE-relocatable types can compile into
+ * loads the verifier rejects.
+ */
+#define TCP_CSUM_OFF 16
+#define UDP_CSUM_OFF 6
 #define TCP_FLAG_FIN 0x01
 #define TCP_FLAG_RST 0x04
 
-/* Longest header chain we read: Ethernet, IPv4 with options, TCP. */
+/* Longest header chains we read: Ethernet, IPv4 with options, TCP; and
+ * Ethernet, IPv6, a few extension headers, TCP. */
 #define PARSE_PULL_LEN (ETH_HLEN + 60 + 20)
+#define PARSE_PULL_LEN6 (ETH_HLEN + 40 + 128 + 20)
+
+/* Extension headers walked before giving up: real traffic has one or two. */
+#define IPV6_EXT_MAX 6
+#define IPV6_FRAG_OFFSET 0xfff8
+
+#define NEXTHDR_HOP 0
+#define NEXTHDR_ROUTING 43
+#define NEXTHDR_FRAGMENT 44
+#define NEXTHDR_AUTH 51
+#define NEXTHDR_DEST 60
 
 enum parse_result {
 	PARSE_OK = 0,
@@ -44,13 +67,18 @@ struct pkt {
 /* Offset of the L4 checksum field, which differs between TCP and UDP. */
 static __always_inline __u32 pkt_l4_csum_off(const struct pkt *p)
 {
-	return p->l4_off + (p->proto == IPPROTO_TCP ? offsetof(struct tcphdr, check)
-						    : offsetof(struct udphdr, check));
+	return p->l4_off + (p->proto == IPPROTO_TCP ? TCP_CSUM_OFF : UDP_CSUM_OFF);
 }
 
 static __always_inline int parse_l4(void *ctx, const bool xdp, struct pkt *p)
 {
 	void *data = ctx_data(ctx, xdp), *data_end = ctx_data_end(ctx, xdp);
+	__u32 l3_end = p->l3_off + p->l3_len;
+
+	/* The L4 header must lie inside the IP packet, not in Ethernet padding. */
+	if (p->l4_off + (p->proto == IPPROTO_TCP ? sizeof(struct tcphdr) : sizeof(struct udphdr)) >
+	    l3_end)
+		return PARSE_SKIP;
 
 	if (p->proto == IPPROTO_TCP) {
 		struct tcphdr *th = data + p->l4_off;
@@ -104,6 +132,72 @@ static __always_inline int parse_ipv4(void *ctx, const bool xdp, struct pkt *p)
 	return parse_l4(ctx, xdp, p);
 }
 
+/* Length of the extension header at off and its next header; -1 to give up. */
+static __always_inline int ipv6_ext_len(void *ctx, const bool xdp, __u32 off, __u8 *nexthdr)
+{
+	void *data = ctx_data(ctx, xdp), *data_end = ctx_data_end(ctx, xdp);
+	__u8 *h = data + off;
+
+	if ((void *)(h + 8) > data_end)
+		return -1;
+	switch (*nexthdr) {
+	case NEXTHDR_HOP:
+	case NEXTHDR_ROUTING:
+	case NEXTHDR_DEST:
+		*nexthdr = h[0];
+		return (h[1] + 1) * 8;
+	case NEXTHDR_AUTH:
+		*nexthdr = h[0];
+		return (h[1] + 2) * 4;
+	case NEXTHDR_FRAGMENT:
+		/* Only the first fragment carries ports. */
+		if (*(__be16 *)(h + 2) & bpf_htons(IPV6_FRAG_OFFSET))
+			return -1;
+		*nexthdr = h[0];
+		return 8;
+	}
+	return -1;
+}
+
+static __always_inline int parse_ipv6(void *ctx, const bool xdp, struct pkt *p)
+{
+	void *data = ctx_data(ctx, xdp), *data_end = ctx_data_end(ctx, xdp);
+	struct ipv6hdr *ip6 = data + p->l3_off;
+	__u32 off, plen;
+	__u8 nexthdr;
+
+	if ((void *)(ip6 + 1) > data_end)
+		return PARSE_SKIP;
+	plen = bpf_ntohs(ip6->payload_len);
+	/* Jumbograms (payload length 0) are not ours; nor is a length beyond the packet. */
+	if (ip6->version != 6 || !plen || p->l3_off + sizeof(*ip6) + plen > p->len)
+		return PARSE_SKIP;
+
+	p->family = BPFPORT_AF_INET6;
+	p->l3_len = sizeof(*ip6) + plen;
+	__builtin_memcpy(p->saddr.a, &ip6->saddr, sizeof(p->saddr.a));
+	__builtin_memcpy(p->daddr.a, &ip6->daddr, sizeof(p->daddr.a));
+	nexthdr = ip6->nexthdr;
+	off = p->l3_off + sizeof(*ip6);
+	for (int i = 0; i < IPV6_EXT_MAX; i++) {
+		int len;
+
+		if (nexthdr == IPPROTO_TCP || nexthdr == IPPROTO_UDP)
+			break;
+		len = ipv6_ext_len(ctx, xdp, off, &nexthdr);
+		if (len < 0)
+			return PARSE_SKIP;
+		off += len;
+	}
+	if (nexthdr != IPPROTO_TCP && nexthdr != IPPROTO_UDP)
+		return PARSE_SKIP;
+	if (off >= p->l3_off + p->l3_len)
+		return PARSE_SKIP;
+	p->proto = nexthdr;
+	p->l4_off = off;
+	return parse_l4(ctx, xdp, p);
+}
+
 static __always_inline int parse_packet(void *ctx, const bool xdp, struct pkt *p)
 {
 	void *data, *data_end;
@@ -121,6 +215,10 @@ static __always_inline int parse_packet(void *ctx, const bool xdp, struct pkt *p
 	p->len = ctx_len(ctx, xdp);
 	if (eth->h_proto == bpf_htons(ETH_P_IP))
 		return parse_ipv4(ctx, xdp, p);
+	if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		ctx_pull(ctx, xdp, PARSE_PULL_LEN6);
+		return parse_ipv6(ctx, xdp, p);
+	}
 	return PARSE_SKIP;
 }
 

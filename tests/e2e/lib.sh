@@ -30,6 +30,13 @@ HOST_IP2=192.0.2.10
 BRIDGE_IP=198.51.100.1
 CT_IP=198.51.100.8
 CT2_IP=198.51.100.9
+# IPv6 (2001:db8::/32, documentation): client and host on 1::/64, bridge 2::/64.
+CLIENT_IP6=2001:db8:1::2
+HOST_IP6=2001:db8:1::1
+HOST_IP6_2=2001:db8:1::10
+BRIDGE_IP6=2001:db8:2::1
+CT_IP6=2001:db8:2::8
+CT2_IP6=2001:db8:2::9
 EXT_IF=ext0
 
 RUN_ID=$$-$RANDOM
@@ -167,15 +174,17 @@ _sysctl() {
 	in_ns "$ns" sysctl -q -w "$@" >/dev/null
 }
 
-# _add_container NS IP PEER_IF: a container namespace on br0.
+# _add_container NS IP IP6 PEER_IF: a container namespace on br0.
 _add_container() {
-	local ns=$1 ip=$2 peer=$3
+	local ns=$1 ip=$2 ip6=$3 peer=$4
 	_new_ns "$ns" &&
 		ip -n "$HOST_NS" link add "$peer" type veth peer name eth0 netns "$ns" &&
 		ip -n "$HOST_NS" link set "$peer" master br0 up &&
 		ip -n "$ns" addr add "$ip/24" dev eth0 &&
+		ip -n "$ns" addr add "$ip6/64" dev eth0 nodad &&
 		ip -n "$ns" link set eth0 up &&
 		ip -n "$ns" route add default via "$BRIDGE_IP" &&
+		ip -n "$ns" -6 route add default via "$BRIDGE_IP6" &&
 		_sysctl "$ns" net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
 }
 
@@ -198,9 +207,15 @@ setup_topology() {
 		ip -n "$CLIENT_NS" route add 198.51.100.0/24 via "$HOST_IP" &&
 		_sysctl "$CLIENT_NS" net.ipv4.conf.all.rp_filter=0 \
 			net.ipv4.conf.default.rp_filter=0 &&
-		_add_container "$CT_NS" "$CT_IP" vct0 || return 1
+		ip -n "$HOST_NS" addr add "$HOST_IP6/64" dev "$EXT_IF" nodad &&
+		ip -n "$HOST_NS" addr add "$HOST_IP6_2/64" dev "$EXT_IF" nodad &&
+		ip -n "$HOST_NS" addr add "$BRIDGE_IP6/64" dev br0 nodad &&
+		_sysctl "$HOST_NS" net.ipv6.conf.all.forwarding=1 &&
+		ip -n "$CLIENT_NS" addr add "$CLIENT_IP6/64" dev eth0 nodad &&
+		ip -n "$CLIENT_NS" -6 route add 2001:db8:2::/64 via "$HOST_IP6" &&
+		_add_container "$CT_NS" "$CT_IP" "$CT_IP6" vct0 || return 1
 	if [ "${1:-}" = --second-container ]; then
-		_add_container "$CT2_NS" "$CT2_IP" vct1 || return 1
+		_add_container "$CT2_NS" "$CT2_IP" "$CT2_IP6" vct1 || return 1
 	fi
 	# Wait (bounded) until links and bridge ports pass traffic end to end.
 	client "$CLIENT_NS" reach "$CT_IP" --timeout 10 || return 1
