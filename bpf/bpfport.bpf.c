@@ -5,6 +5,8 @@
  *   xdp_ingress  translate packets to published endpoints (XDP modes)
  *   tc_ingress   the same on TC ingress (--mode tc)
  *   tc_egress    translate replies back on the way out of the interface
+ *   sock_*       the host's own processes: connect/sendmsg go straight to the
+ *                container, getpeername/recvmsg show the published endpoint
  *
  * Every program passes every packet on: bpfport rewrites, it never drops.
  */
@@ -13,6 +15,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "bpfport.h"
+#include "lib/sock.h"
 #include "lib/translate.h"
 
 /* TC verdict "next": let later programs in a TCX chain see the packet too. */
@@ -37,6 +40,65 @@ int tc_egress(struct __sk_buff *skb)
 {
 	translate_reply(skb, false);
 	return TC_ACT_UNSPEC;
+}
+
+/* cgroup sock_addr programs return 1 to let the call proceed. */
+#define SOCK_ALLOW 1
+
+SEC("cgroup/connect4")
+int sock_connect4(struct bpf_sock_addr *ctx)
+{
+	sock_redirect(ctx, BPFPORT_AF_INET);
+	return SOCK_ALLOW;
+}
+
+SEC("cgroup/connect6")
+int sock_connect6(struct bpf_sock_addr *ctx)
+{
+	sock_redirect(ctx, BPFPORT_AF_INET6);
+	return SOCK_ALLOW;
+}
+
+SEC("cgroup/sendmsg4")
+int sock_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	sock_redirect(ctx, BPFPORT_AF_INET);
+	return SOCK_ALLOW;
+}
+
+SEC("cgroup/sendmsg6")
+int sock_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	sock_redirect(ctx, BPFPORT_AF_INET6);
+	return SOCK_ALLOW;
+}
+
+SEC("cgroup/recvmsg4")
+int sock_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	sock_restore(ctx, BPFPORT_AF_INET);
+	return SOCK_ALLOW;
+}
+
+SEC("cgroup/recvmsg6")
+int sock_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	sock_restore(ctx, BPFPORT_AF_INET6);
+	return SOCK_ALLOW;
+}
+
+SEC("cgroup/getpeername4")
+int sock_getpeername4(struct bpf_sock_addr *ctx)
+{
+	sock_restore(ctx, BPFPORT_AF_INET);
+	return SOCK_ALLOW;
+}
+
+SEC("cgroup/getpeername6")
+int sock_getpeername6(struct bpf_sock_addr *ctx)
+{
+	sock_restore(ctx, BPFPORT_AF_INET6);
+	return SOCK_ALLOW;
 }
 
 /* For the benchmark floor and tests: the cheapest possible XDP program. */

@@ -99,8 +99,38 @@ struct bpfport_config {
 	__u32 reserved[12];
 };
 
+/*
+ * sock_rev: the socket-level path for processes on the host. connect() and
+ * sendmsg() to a published endpoint are sent to the container instead; this
+ * remembers, per socket, what the process asked for, so that getpeername()
+ * and recvmsg() show the published endpoint again.
+ */
+struct bpfport_sock_key {
+	__u64 cookie; /* bpf_get_socket_cookie() */
+	struct bpfport_addr addr; /* container endpoint */
+	__be16 port;
+	__u8 family;
+	__u8 pad[5];
+};
+
+struct bpfport_sock_val {
+	struct bpfport_addr addr; /* published endpoint */
+	__be16 port;
+	__u8 pad[6];
+};
+
+/* local_addrs: the host's own addresses, for wildcard bindings at socket
+ * level, where the FIB cannot be asked. Filled by the loader. */
+struct bpfport_local_key {
+	struct bpfport_addr addr;
+	__u8 family;
+	__u8 pad[3];
+};
+
 /* Default and maximum sizes; the loader may size ct differently. */
 #define BPFPORT_MAX_BINDINGS 65536
 #define BPFPORT_CT_DEFAULT_ENTRIES 262144
+#define BPFPORT_SOCK_REV_ENTRIES 65536
+#define BPFPORT_LOCAL_ADDRS_MAX 1024
 
 #endif /* BPFPORT_H */

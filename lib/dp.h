@@ -26,6 +26,8 @@
 #define MAP_CT "bp_ct"
 #define MAP_COUNTERS "bp_counters"
 #define MAP_CONFIG "bp_config"
+#define MAP_SOCK_REV "bp_sock_rev"
+#define MAP_LOCAL_ADDRS "bp_local_addrs"
 
 struct dp {
 	int bindings_fd;

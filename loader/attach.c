@@ -254,6 +254,8 @@ int attach_iface(const char *iface, const char *mode)
 		goto fail;
 	}
 	warn_if_no_forwarding();
+	/* Addresses may have changed since load: wildcard bindings follow them. */
+	local_addrs_refresh();
 	pr_debug("attached to %s in %s mode", iface, actual);
 	return 0;
 fail:

@@ -72,16 +72,19 @@ static int write_config(struct bpfport *skel)
 		       : 0;
 }
 
+/* Every loaded program, by name: attach and status find them there. */
 static int pin_programs(struct bpfport *skel)
 {
-	struct bpf_program *progs[] = { skel->progs.xdp_ingress, skel->progs.tc_ingress,
-					skel->progs.tc_egress };
+	struct bpf_program *prog;
 	char path[PATH_MAX];
 	int err;
 
-	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
-		pin_path(path, sizeof(path), PIN_PROGS_SUBDIR, bpf_program__name(progs[i]));
-		err = bpf_program__pin(progs[i], path);
+	bpf_object__for_each_program(prog, skel->obj)
+	{
+		if (!bpf_program__autoload(prog))
+			continue;
+		pin_path(path, sizeof(path), PIN_PROGS_SUBDIR, bpf_program__name(prog));
+		err = bpf_program__pin(prog, path);
 		if (err)
 			return err;
 	}
@@ -116,6 +119,7 @@ static int unload_all(void)
 	DIR *d;
 	int err = 0;
 
+	host_path_detach();
 	pin_path(dir, sizeof(dir), PIN_LINKS_SUBDIR, NULL);
 	d = opendir(dir);
 	if (d) {
@@ -186,7 +190,19 @@ static int parse_ct_size(const char *s, __u32 *out)
 	return 0;
 }
 
-static int do_load(__u32 ct_size)
+/* --cgroup, else $BPFPORT_CGROUP, else the cgroup2 root; "none" for no host path. */
+static const char *host_cgroup(const char *flag, char *buf, size_t len)
+{
+	const char *env = getenv("BPFPORT_CGROUP");
+
+	if (flag)
+		return flag;
+	if (env && *env)
+		return env;
+	return cgroup2_root(buf, len) ? NULL : buf;
+}
+
+static int do_load(__u32 ct_size, const char *cgroup)
 {
 	char dir[PATH_MAX];
 	int lock, err;
@@ -220,6 +236,14 @@ static int do_load(__u32 ct_size)
 		pr_debug("loaded programs, pinned under %s", opts.pin_dir);
 	}
 	err = restore_bindings();
+	if (!err && local_addrs_refresh())
+		pr_warn("cannot read this namespace's addresses: wildcard bindings will answer "
+			"host processes on loopback only");
+	if (!err && !cgroup)
+		pr_warn("no cgroup2 mount found: host processes cannot reach published ports "
+			"(give --cgroup PATH)");
+	else if (!err && strcmp(cgroup, "none"))
+		err = host_path_attach(cgroup);
 out:
 	pin_dir_unlock(lock);
 	return err;
@@ -228,12 +252,19 @@ out:
 int cmd_load(int argc, char **argv)
 {
 	static const struct option longopts[] = { { "ct-size", required_argument, NULL, 'c' },
+						  { "cgroup", required_argument, NULL, 'g' },
 						  { NULL, 0, NULL, 0 } };
+	const char *cgroup_flag = NULL;
+	char cgroup_buf[PATH_MAX];
 	__u32 ct_size = 0;
 	int c;
 
 	optind = 0; /* 0 also resets glibc's permutation state */
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (c == 'g') {
+			cgroup_flag = optarg;
+			continue;
+		}
 		if (c != 'c' || parse_ct_size(optarg, &ct_size))
 			return cmd_usage_error(LOADER, loader_cmds, "load",
 					       c == 'c' ? "invalid --ct-size \"%s\": must be "
@@ -248,7 +279,9 @@ int cmd_load(int argc, char **argv)
 		pr_err("loading BPF programs needs root (CAP_BPF, CAP_NET_ADMIN): run as root");
 		return EXIT_FAIL;
 	}
-	return do_load(ct_size) ? EXIT_FAIL : EXIT_OK;
+	return do_load(ct_size, host_cgroup(cgroup_flag, cgroup_buf, sizeof(cgroup_buf)))
+		       ? EXIT_FAIL
+		       : EXIT_OK;
 }
 
 /* Rebuild the bindings map from the state file when it is empty (first load
@@ -315,6 +348,7 @@ int cmd_unload(int argc, char **argv)
 /* Boot: load, then attach every interface the state file records. */
 int cmd_restore(int argc, char **argv)
 {
+	char cgroup_buf[PATH_MAX];
 	struct state st;
 	int err, failed = 0;
 
@@ -325,7 +359,7 @@ int cmd_restore(int argc, char **argv)
 		pr_err("restoring needs root: run as root");
 		return EXIT_FAIL;
 	}
-	if (do_load(0))
+	if (do_load(0, host_cgroup(NULL, cgroup_buf, sizeof(cgroup_buf))))
 		return EXIT_FAIL;
 	err = state_load(opts.state_path, &st);
 	if (err)

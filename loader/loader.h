@@ -4,6 +4,7 @@
  *
  *   <pin-dir>/maps/bp_*              maps (pinned by libbpf, by name)
  *   <pin-dir>/progs/<program>        loaded programs, attached on demand
+ *   <pin-dir>/cgroup/<program>       the host-local socket programs' links
  *   <pin-dir>/links/<iface>/<what>   one pin per attachment; its name is the
  *                                    mode: xdp_native, xdp_generic,
  *                                    tcx_ingress, tcx_egress, or (legacy tc
@@ -24,6 +25,8 @@ struct loader_opts {
 	const char *state_path;
 	bool json;
 };
+
+#define PIN_CGROUP_SUBDIR "cgroup"
 
 extern struct loader_opts opts;
 extern const struct cmd loader_cmds[];
@@ -56,6 +59,14 @@ int attach_iface(const char *iface, const char *mode);
 int detach_iface(const char *iface);
 /* The mode an interface is attached in ("native", "generic", "tc"), or NULL. */
 const char *attached_mode(const char *iface, char *buf, size_t len);
+
+/* host.c */
+const char *sock_prog_name(size_t i);
+int cgroup2_root(char *buf, size_t len);
+bool host_path_attached(void);
+int host_path_attach(const char *cgroup);
+void host_path_detach(void);
+int local_addrs_refresh(void);
 
 /* status.c */
 int cmd_status(int argc, char **argv);

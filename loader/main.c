@@ -16,11 +16,15 @@
 struct loader_opts opts;
 
 const struct cmd loader_cmds[] = {
-	{ "load", cmd_load, "load [--ct-size N]",
+	{ "load", cmd_load, "load [--ct-size N] [--cgroup PATH|none]",
 	  "Load the programs and create (or reuse) the maps pinned under the pin dir,\n"
 	  "mounting bpffs if needed. When the bindings map is empty, fill it from the\n"
 	  "state file. Loading twice is a no-op. --ct-size sets the connection table\n"
-	  "size (default 262144 flows, 2 entries each direction pair)." },
+	  "size (default 262144 entries; a flow takes two).\n"
+	  "Processes of this network namespace reach published ports through socket\n"
+	  "programs on a cgroup: --cgroup PATH (or $BPFPORT_CGROUP; default the cgroup2\n"
+	  "root, i.e. every process), or none. Run load in the host's namespace\n"
+	  "(--netns) so that the socket path serves that namespace only." },
 	{ "attach", cmd_attach, "attach IFACE [--mode native|generic|tc]",
 	  "Attach ingress translation (XDP, or TC with --mode tc) and reply translation\n"
 	  "(TC egress) to IFACE, as pinned links that outlive this process. Without\n"

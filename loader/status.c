@@ -26,7 +26,9 @@ struct map_status {
 };
 
 static const char *const prog_names[] = { PROG_XDP_INGRESS, PROG_TC_INGRESS, PROG_TC_EGRESS };
-static const char *const map_names[] = { MAP_BINDINGS, MAP_CT, MAP_COUNTERS, MAP_CONFIG };
+static const char *const map_names[] = { MAP_BINDINGS,	 MAP_CT,	  MAP_COUNTERS,
+					 MAP_CONFIG,	 MAP_SOCK_REV, MAP_LOCAL_ADDRS };
+#define N_MAPS (sizeof(map_names) / sizeof(map_names[0]))
 
 static __u32 prog_id(const char *name)
 {
@@ -79,6 +81,7 @@ static void print_text(bool loaded, DIR *links)
 	printf("programs:\n");
 	for (size_t i = 0; i < 3; i++)
 		printf("  %-12s id %u\n", prog_names[i], prog_id(prog_names[i]));
+	printf("host processes: %s\n", host_path_attached() ? "socket programs attached" : "off");
 	printf("interfaces:\n");
 	while (links && (de = readdir(links))) {
 		if (de->d_name[0] == '.')
@@ -87,7 +90,7 @@ static void print_text(bool loaded, DIR *links)
 		       attached_mode(de->d_name, mode, sizeof(mode)) ?: "none");
 	}
 	printf("maps:\n");
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < N_MAPS; i++) {
 		struct map_status ms;
 
 		map_status(map_names[i], &ms);
@@ -113,6 +116,7 @@ static void print_json(bool loaded, DIR *links)
 		jw_object_end(jw);
 	}
 	jw_array_end(jw);
+	jw_bool_field(jw, "host_path", loaded && host_path_attached());
 	jw_name(jw, "interfaces");
 	jw_array_start(jw);
 	while (loaded && links && (de = readdir(links))) {
@@ -127,7 +131,7 @@ static void print_json(bool loaded, DIR *links)
 	jw_array_end(jw);
 	jw_name(jw, "maps");
 	jw_array_start(jw);
-	for (size_t i = 0; loaded && i < 4; i++) {
+	for (size_t i = 0; loaded && i < N_MAPS; i++) {
 		struct map_status ms;
 
 		map_status(map_names[i], &ms);

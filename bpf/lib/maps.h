@@ -45,4 +45,22 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bp_config SEC(".maps");
 
+/* Published endpoint behind each host socket the socket path redirected. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BPFPORT_SOCK_REV_ENTRIES);
+	__type(key, struct bpfport_sock_key);
+	__type(value, struct bpfport_sock_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bp_sock_rev SEC(".maps");
+
+/* The host's addresses (value unused), refreshed by the loader. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFPORT_LOCAL_ADDRS_MAX);
+	__type(key, struct bpfport_local_key);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bp_local_addrs SEC(".maps");
+
 #endif /* BPFPORT_MAPS_H */

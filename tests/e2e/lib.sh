@@ -344,7 +344,17 @@ cleanup() {
 		[ -e "/run/netns/$ns" ] && ip netns del "$ns" 2>/dev/null
 	done
 	case $WORK in /tmp/bpfport-e2e.?*) rm -rf "$WORK" ;; esac
+	case ${CGROUP:-} in */bpfport-test-?*) [ -d "$CGROUP" ] && rmdir "$CGROUP" 2>/dev/null ;; esac
 	return 0
+}
+
+# in_cgroup NS CMD...: run CMD in namespace NS inside this run's cgroup, where
+# the socket programs act (as for any host process under the cgroup2 root).
+in_cgroup() {
+	local ns=$1
+	shift
+	nsenter --net="/run/netns/$ns" -- sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' \
+		"$CGROUP" "$@"
 }
 
 # e2e_init NAME: checks, per-run paths and the cleanup trap. Call first.
@@ -367,5 +377,12 @@ e2e_init() {
 	WORK=$(mktemp -d /tmp/bpfport-e2e.XXXXXX) || die "mktemp failed"
 	export BPFPORT_PIN_DIR=$PIN_DIR
 	export BPFPORT_STATE=$WORK/state
+	# The socket programs go on a cgroup of this run's own, never the root one:
+	# only processes a test puts there (in_cgroup) are affected.
+	CGROUP=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
+	[ -n "$CGROUP" ] || die "no cgroup2 mount"
+	CGROUP=$CGROUP/bpfport-test-$RUN_ID
+	mkdir "$CGROUP" || die "cannot create cgroup $CGROUP"
+	export BPFPORT_CGROUP=$CGROUP
 	unset BPFPORT_NO_TCX
 }
