@@ -96,8 +96,19 @@ struct bpfport_config {
 	__u32 abi_version;
 	__u32 flags;
 	__u64 host_netns_cookie;
-	__u32 reserved[12];
+	__u32 ct_timeout_tcp;       /* seconds idle, established TCP */
+	__u32 ct_timeout_tcp_close; /* seconds idle after FIN */
+	__u32 ct_timeout_tcp_rst;   /* seconds idle after RST */
+	__u32 ct_timeout_udp;       /* seconds idle, UDP */
+	__u32 reserved[8];
 };
+
+/* Connection-tracking timeouts: the kernel conntrack's defaults (tcp
+ * established 5 days, time-wait 120 s, close 10 s, UDP stream 120 s). */
+#define BPFPORT_CT_TIMEOUT_TCP 432000
+#define BPFPORT_CT_TIMEOUT_TCP_CLOSE 120
+#define BPFPORT_CT_TIMEOUT_TCP_RST 10
+#define BPFPORT_CT_TIMEOUT_UDP 120
 
 /*
  * sock_rev: the socket-level path for processes on the host. connect() and

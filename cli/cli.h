@@ -26,6 +26,9 @@ int cmd_rm(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_port(int argc, char **argv);
 
+/* ct.c */
+int cmd_ct(int argc, char **argv);
+
 /* show.c */
 int cmd_inspect(int argc, char **argv);
 int cmd_env(int argc, char **argv);

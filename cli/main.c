@@ -40,9 +40,17 @@ const struct cmd cli_cmds[] = {
 	  "Print the variables 'docker run --link CONTAINER:ALIAS' sets, as KEY=VALUE lines\n"
 	  "(for env and --env-file), or with --export for eval in a shell. ALIAS defaults\n"
 	  "to the container's name, else its ID; --client NAME adds ALIAS_NAME." },
-	{ "config", cmd_config, "config [show] [-j]\nconfig set port-range START-END|auto",
+	{ "ct", cmd_ct, "ct [list] [-j]\nct flush [CONTAINER]",
+	  "List the translated flows (client, published and container endpoints, state,\n"
+	  "age and idle seconds), or forget them: all, or a container's. Flushing is\n"
+	  "how a UDP client that keeps its tuple follows a binding to a new container." },
+	{ "config", cmd_config,
+	  "config [show] [-j]\nconfig set port-range START-END|auto\n"
+	  "config set ct-timeout-tcp|ct-timeout-tcp-close|ct-timeout-tcp-rst|ct-timeout-udp SECONDS",
 	  "Show or set the pool dynamic host ports come from (default 49000-49900; auto:\n"
-	  "the kernel's net.ipv4.ip_local_port_range, as current Docker)." },
+	  "the kernel's net.ipv4.ip_local_port_range, as current Docker), and how long\n"
+	  "idle flows are tracked (defaults as the kernel's conntrack: TCP 432000 s,\n"
+	  "after FIN 120 s, after RST 10 s, UDP 120 s)." },
 	{ NULL },
 };
 

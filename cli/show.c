@@ -15,6 +15,7 @@
 #include "links.h"
 #include "log.h"
 #include "publish.h"
+#include "dp.h"
 #include "state.h"
 
 /* Bindings of one container, in docker port order; caller frees. */
@@ -225,27 +226,66 @@ static int config_show(void)
 		jw_string_field(jw, "port_range", range);
 		jw_uint_field(jw, "port_range_begin", have ? begin : 0);
 		jw_uint_field(jw, "port_range_end", have ? end : 0);
+		for (int i = 0; i < CT_TIMEOUT_COUNT; i++) {
+			char key[32];
+
+			/* JSON keys use '_' like every other key: ct_timeout_tcp. */
+			snprintf(key, sizeof(key), "%s", ct_timeout_names[i]);
+			for (char *c = key; *c; c++)
+				*c = *c == '-' ? '_' : *c;
+			jw_uint_field(jw, key, st.ct_timeout[i]);
+		}
 		jw_object_end(jw);
 		jw_destroy(jw);
-	} else if (st.port_range_begin) {
-		printf("port-range %u-%u\n", begin, end);
 	} else {
-		printf("port-range auto (%u-%u)\n", begin, end);
+		if (st.port_range_begin)
+			printf("port-range %u-%u\n", begin, end);
+		else
+			printf("port-range auto (%u-%u)\n", begin, end);
+		for (int i = 0; i < CT_TIMEOUT_COUNT; i++)
+			printf("%s %u\n", ct_timeout_names[i], st.ct_timeout[i]);
 	}
 	state_free(&st);
 	return EXIT_OK;
 }
 
+static int ct_timeout_index(const char *key)
+{
+	for (int i = 0; i < CT_TIMEOUT_COUNT; i++)
+		if (!strcmp(key, ct_timeout_names[i]))
+			return i;
+	return -1;
+}
+
+/* A running datapath picks timeouts up at once; the state file keeps them. */
+static void config_push_timeouts(const struct state *st)
+{
+	struct dp dp;
+
+	if (dp_open(opts.pin_dir, &dp))
+		return;
+	if (dp_config_timeouts(&dp, st->ct_timeout))
+		pr_warn("timeouts saved, but the loaded datapath was not updated");
+	dp_close(&dp);
+}
+
 static int config_set(const char *key, const char *value)
 {
+	int timeout_idx = ct_timeout_index(key);
 	__u16 begin = 0, end = 0;
+	__u32 timeout = 0;
 	struct state st;
 	int lock, ret;
 
-	if (strcmp(key, "port-range"))
+	if (strcmp(key, "port-range") && timeout_idx < 0)
 		return cmd_usage_error(CLI, cli_cmds, "config",
-				       "unknown setting \"%s\": try port-range", key);
-	if (strcmp(value, "auto") &&
+				       "unknown setting \"%s\": try port-range or ct-timeout-tcp",
+				       key);
+	if (timeout_idx >= 0 && (ct_timeout_parse(value, &timeout) || !timeout))
+		return cmd_usage_error(CLI, cli_cmds, "config",
+				       "invalid %s \"%s\": expected seconds, 1 to %d", key, value,
+				       CT_TIMEOUT_MAX);
+	if (timeout_idx < 0 && strcmp(value, "auto") &&
 	    (port_range_parse(value, &begin, &end) || !begin || begin == end))
 		return cmd_usage_error(CLI, cli_cmds, "config",
 				       "invalid port-range \"%s\": expected START-END (1-65535) "
@@ -259,10 +299,17 @@ static int config_set(const char *key, const char *value)
 	}
 	ret = EXIT_FAIL;
 	if (!state_load(opts.state_path, &st)) {
-		st.port_range_begin = begin;
-		st.port_range_end = end;
-		if (!state_save(opts.state_path, &st))
+		if (timeout_idx >= 0) {
+			st.ct_timeout[timeout_idx] = timeout;
+		} else {
+			st.port_range_begin = begin;
+			st.port_range_end = end;
+		}
+		if (!state_save(opts.state_path, &st)) {
 			ret = EXIT_OK;
+			if (timeout_idx >= 0)
+				config_push_timeouts(&st);
+		}
 		state_free(&st);
 	}
 	state_unlock(lock);

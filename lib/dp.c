@@ -184,3 +184,17 @@ long dp_map_count(int map_fd)
 	free(next);
 	return n;
 }
+
+int dp_config_timeouts(const struct dp *dp, const __u32 *t)
+{
+	struct bpfport_config cfg;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(dp->config_fd, &zero, &cfg))
+		return -errno;
+	cfg.ct_timeout_tcp = t[CT_TIMEOUT_TCP];
+	cfg.ct_timeout_tcp_close = t[CT_TIMEOUT_TCP_CLOSE];
+	cfg.ct_timeout_tcp_rst = t[CT_TIMEOUT_TCP_RST];
+	cfg.ct_timeout_udp = t[CT_TIMEOUT_UDP];
+	return bpf_map_update_elem(dp->config_fd, &zero, &cfg, BPF_ANY) ? -errno : 0;
+}

@@ -50,5 +50,7 @@ int dp_ct_flush_slot(const struct dp *dp, __u32 slot);
 int dp_counters_read(const struct dp *dp, __u32 slot, struct bpfport_counters *sum);
 int dp_counters_reset(const struct dp *dp, __u32 slot);
 long dp_map_count(int map_fd);
+/* Write the state's connection-tracking timeouts into the config map. */
+int dp_config_timeouts(const struct dp *dp, const __u32 *timeouts);
 
 #endif /* BPFPORT_DP_H */

@@ -171,11 +171,40 @@ static int parse_range(const char *s, __u16 *begin, __u16 *end)
 	return port_range_parse(s, begin, end) || !*begin || *end < *begin ? -EINVAL : 0;
 }
 
+const char *const ct_timeout_names[CT_TIMEOUT_COUNT] = {
+	"ct-timeout-tcp",
+	"ct-timeout-tcp-close",
+	"ct-timeout-tcp-rst",
+	"ct-timeout-udp",
+};
+
+int ct_timeout_parse(const char *s, __u32 *out)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	/* 0 is valid here: "never", as the datapath reads it. */
+	if (errno || *end || !*s || v > CT_TIMEOUT_MAX)
+		return -EINVAL;
+	*out = (__u32)v;
+	return 0;
+}
+
 static int parse_config_record(char **words, int n, struct state *st)
 {
 	const char *range = field(words, n, "port-range");
 
-	return range ? parse_range(range, &st->port_range_begin, &st->port_range_end) : -EINVAL;
+	if (range && parse_range(range, &st->port_range_begin, &st->port_range_end))
+		return -EINVAL;
+	for (int i = 0; i < CT_TIMEOUT_COUNT; i++) {
+		const char *v = field(words, n, ct_timeout_names[i]);
+
+		if (v && ct_timeout_parse(v, &st->ct_timeout[i]))
+			return -EINVAL;
+	}
+	return 0;
 }
 
 static int parse_cursor_record(char **words, int n, struct state *st)
@@ -255,6 +284,10 @@ static void state_init(struct state *st)
 	memset(st, 0, sizeof(*st));
 	st->port_range_begin = PORT_RANGE_DEFAULT_BEGIN;
 	st->port_range_end = PORT_RANGE_DEFAULT_END;
+	st->ct_timeout[CT_TIMEOUT_TCP] = BPFPORT_CT_TIMEOUT_TCP;
+	st->ct_timeout[CT_TIMEOUT_TCP_CLOSE] = BPFPORT_CT_TIMEOUT_TCP_CLOSE;
+	st->ct_timeout[CT_TIMEOUT_TCP_RST] = BPFPORT_CT_TIMEOUT_TCP_RST;
+	st->ct_timeout[CT_TIMEOUT_UDP] = BPFPORT_CT_TIMEOUT_UDP;
 }
 
 int state_load(const char *path, struct state *st)
@@ -335,6 +368,8 @@ static int write_records(FILE *f, const struct state *st)
 	fprintf(f, "%s %d\n", STATE_MAGIC, STATE_VERSION);
 	fputs("config port-range=", f);
 	write_range(f, st->port_range_begin, st->port_range_end);
+	for (int i = 0; i < CT_TIMEOUT_COUNT; i++)
+		fprintf(f, " %s=%u", ct_timeout_names[i], st->ct_timeout[i]);
 	fputc('\n', f);
 	for (size_t i = 0; i < st->n_containers; i++)
 		write_container(f, &st->containers[i]);

@@ -5,7 +5,7 @@
  * record a line, so an operator can read and diff it:
  *
  *   bpfport-state 1
- *   config port-range=49000-49900
+ *   config port-range=49000-49900 ct-timeout-tcp=432000 ...
  *   container id=web name=web ip=172.17.0.8 expose=80/tcp env=KEY=VALUE
  *   binding id=web proto=tcp host=0.0.0.0:80 container=172.17.0.8:8080 slot=0
  *   cursor addr=0.0.0.0 proto=tcp range=49000-49900 last=49003
@@ -50,9 +50,23 @@ struct alloc_cursor {
 #define PORT_RANGE_DEFAULT_BEGIN 49000
 #define PORT_RANGE_DEFAULT_END 49900
 
+/* Connection-tracking timeouts, in seconds (see bpfport.h for defaults). */
+enum ct_timeout {
+	CT_TIMEOUT_TCP,
+	CT_TIMEOUT_TCP_CLOSE,
+	CT_TIMEOUT_TCP_RST,
+	CT_TIMEOUT_UDP,
+	CT_TIMEOUT_COUNT,
+};
+
+extern const char *const ct_timeout_names[CT_TIMEOUT_COUNT];
+#define CT_TIMEOUT_MAX (30 * 86400)
+int ct_timeout_parse(const char *s, __u32 *out);
+
 struct state {
 	__u16 port_range_begin;
 	__u16 port_range_end;
+	__u32 ct_timeout[CT_TIMEOUT_COUNT];
 	struct container *containers;
 	size_t n_containers;
 	struct binding *bindings;

@@ -299,12 +299,20 @@ int restore_bindings(void)
 		pr_err("cannot open pinned maps under %s: %s", opts.pin_dir, strerror(-err));
 		return err;
 	}
-	present = dp_map_count(dp.bindings_fd);
-	if (present != 0)
-		goto out;
 	err = state_load(opts.state_path, &st);
 	if (err)
 		goto out;
+	err = dp_config_timeouts(&dp, st.ct_timeout);
+	if (err) {
+		pr_err("cannot write connection-tracking timeouts: %s", strerror(-err));
+		state_free(&st);
+		goto out;
+	}
+	present = dp_map_count(dp.bindings_fd);
+	if (present != 0) {
+		state_free(&st);
+		goto out;
+	}
 	for (size_t i = 0; i < st.n_bindings && !err; i++) {
 		err = dp_binding_install(&dp, &st.bindings[i]);
 		if (err) {

@@ -6,6 +6,7 @@
  *   ct_lookup()        the entry for that tuple in one direction
  *   ct_create()        both entries of a new flow, remapping a clashing client port
  *   ct_touch()         refresh last-seen time and note FIN/RST
+ *   ct_expired()       idle longer than its protocol and state allow
  */
 #ifndef BPFPORT_CONNTRACK_H
 #define BPFPORT_CONNTRACK_H
@@ -25,12 +26,42 @@ static __always_inline void ct_key_from_pkt(struct bpfport_ct_key *k, const stru
 	k->dir = dir;
 }
 
+#define NSEC_PER_SEC 1000000000ULL
+
+static __always_inline bool ct_expired(const struct bpfport_ct_val *v, __u8 proto, __u64 now)
+{
+	struct bpfport_config *cfg;
+	__u32 zero = 0, timeout;
+
+	cfg = bpf_map_lookup_elem(&bp_config, &zero);
+	if (!cfg)
+		return false;
+	if (proto == IPPROTO_UDP)
+		timeout = cfg->ct_timeout_udp;
+	else if (v->flags & BPFPORT_CT_SEEN_RST)
+		timeout = cfg->ct_timeout_tcp_rst;
+	else if (v->flags & BPFPORT_CT_SEEN_FIN)
+		timeout = cfg->ct_timeout_tcp_close;
+	else
+		timeout = cfg->ct_timeout_tcp;
+	/* 0: never (a config written before timeouts existed). */
+	return timeout && now - v->last_seen_ns > (__u64)timeout * NSEC_PER_SEC;
+}
+
+/* The live entry for a packet's tuple; an expired one is dropped, so the
+ * flow starts over from the bindings (or is not translated at all). */
 static __always_inline struct bpfport_ct_val *ct_lookup(const struct pkt *p, __u8 dir)
 {
+	struct bpfport_ct_val *v;
 	struct bpfport_ct_key k;
 
 	ct_key_from_pkt(&k, p, dir);
-	return bpf_map_lookup_elem(&bp_ct, &k);
+	v = bpf_map_lookup_elem(&bp_ct, &k);
+	if (v && ct_expired(v, p->proto, bpf_ktime_get_ns())) {
+		bpf_map_delete_elem(&bp_ct, &k);
+		return NULL;
+	}
+	return v;
 }
 
 static __always_inline void ct_touch(struct bpfport_ct_val *v, const struct pkt *p)
@@ -38,7 +69,7 @@ static __always_inline void ct_touch(struct bpfport_ct_val *v, const struct pkt 
 	__u64 now = bpf_ktime_get_ns();
 
 	/* Skip the store when nothing changed much: fewer dirtied cache lines. */
-	if (now - v->last_seen_ns > 1000000000ULL)
+	if (now - v->last_seen_ns > NSEC_PER_SEC)
 		v->last_seen_ns = now;
 	if (p->tcp_flags & TCP_FLAG_FIN)
 		v->flags |= BPFPORT_CT_SEEN_FIN;
@@ -72,7 +103,7 @@ static __always_inline int ct_insert_reply(struct bpfport_ct_key *k, struct bpfp
 	struct bpfport_ct_val *old = bpf_map_lookup_elem(&bp_ct, k);
 
 	*nat_port = 0;
-	if (!old || ct_reply_same_flow(old, p))
+	if (!old || ct_reply_same_flow(old, p) || ct_expired(old, p->proto, v->created_ns))
 		return bpf_map_update_elem(&bp_ct, k, v, BPF_ANY) ? -1 : 0;
 
 	v->nat_port = p->sport; /* the reply restores the client's own port */

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * ct: the connection-tracking table. `ct` lists translated flows (one line
+ * per flow, from its ingress entry); `ct flush [CONTAINER]` clears them, as
+ * needed when a UDP binding moves to another container and clients keep
+ * sending on the same tuple.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+
+#include "addr.h"
+#include "cli.h"
+#include "dp.h"
+#include "json.h"
+#include "log.h"
+#include "state.h"
+#include "txn.h"
+
+struct ct_row {
+	struct bpfport_ct_key key;
+	struct bpfport_ct_val val;
+};
+
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	/* bpf_ktime_get_ns() is CLOCK_MONOTONIC. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+/* The datapath's expiry rule (conntrack.h), so stale entries show as such. */
+static bool ct_row_expired(const struct state *st, const struct ct_row *r, __u64 now)
+{
+	__u32 t;
+
+	if (r->key.proto == IPPROTO_UDP)
+		t = st->ct_timeout[CT_TIMEOUT_UDP];
+	else if (r->val.flags & BPFPORT_CT_SEEN_RST)
+		t = st->ct_timeout[CT_TIMEOUT_TCP_RST];
+	else if (r->val.flags & BPFPORT_CT_SEEN_FIN)
+		t = st->ct_timeout[CT_TIMEOUT_TCP_CLOSE];
+	else
+		t = st->ct_timeout[CT_TIMEOUT_TCP];
+	return t && now - r->val.last_seen_ns > (__u64)t * 1000000000ULL;
+}
+
+static const char *ct_state(const struct state *st, const struct ct_row *r, __u64 now)
+{
+	if (ct_row_expired(st, r, now))
+		return "expired";
+	if (r->key.proto == IPPROTO_UDP)
+		return "udp";
+	if (r->val.flags & BPFPORT_CT_SEEN_RST)
+		return "reset";
+	if (r->val.flags & BPFPORT_CT_SEEN_FIN)
+		return "closing";
+	return "established";
+}
+
+static const char *slot_owner(const struct state *st, __u32 slot)
+{
+	for (size_t i = 0; i < st->n_bindings; i++)
+		if (st->bindings[i].slot == slot)
+			return st->bindings[i].id;
+	return "-";
+}
+
+static void print_row(struct json_writer *jw, const struct state *st, const struct ct_row *r,
+		      __u64 now)
+{
+	char client[ENDPOINT_STR_MAX], published[ENDPOINT_STR_MAX], container[ENDPOINT_STR_MAX];
+	__u64 age = (now - r->val.created_ns) / 1000000000ULL;
+	__u64 idle = (now - r->val.last_seen_ns) / 1000000000ULL;
+	__u16 nat = ntohs(r->val.nat_port);
+
+	endpoint_format(r->key.family, &r->key.saddr, ntohs(r->key.sport), client, sizeof(client));
+	endpoint_format(r->key.family, &r->key.daddr, ntohs(r->key.dport), published,
+			sizeof(published));
+	endpoint_format(r->key.family, &r->val.addr, ntohs(r->val.port), container,
+			sizeof(container));
+	if (!jw) {
+		printf("%-4s %-24s %-24s %-24s %-6s %-12s %8llu %8llu %s\n", proto_name(r->key.proto),
+		       client, published, container, nat ? "yes" : "-", ct_state(st, r, now),
+		       (unsigned long long)age, (unsigned long long)idle,
+		       slot_owner(st, r->val.slot));
+		return;
+	}
+	jw_object_start(jw);
+	jw_string_field(jw, "id", slot_owner(st, r->val.slot));
+	jw_string_field(jw, "proto", proto_name(r->key.proto));
+	jw_string_field(jw, "client", client);
+	jw_string_field(jw, "published", published);
+	jw_string_field(jw, "container", container);
+	jw_uint_field(jw, "client_port_nat", nat);
+	jw_string_field(jw, "state", ct_state(st, r, now));
+	jw_uint_field(jw, "age_s", age);
+	jw_uint_field(jw, "idle_s", idle);
+	jw_object_end(jw);
+}
+
+static int ct_list(void)
+{
+	struct bpfport_ct_key key, next, *prev = NULL;
+	struct json_writer *jw = NULL;
+	__u64 now = now_ns();
+	struct state st;
+	struct ct_row r;
+	struct dp dp;
+	int err;
+
+	if (!is_root()) {
+		pr_err("reading the connection table needs root: run it as root");
+		return EXIT_FAIL;
+	}
+	err = dp_open(opts.pin_dir, &dp);
+	if (err) {
+		pr_err("datapath not loaded under %s: run 'bpfport-loader load' first", opts.pin_dir);
+		return EXIT_FAIL;
+	}
+	if (state_load(opts.state_path, &st)) {
+		dp_close(&dp);
+		return EXIT_FAIL;
+	}
+	if (opts.json) {
+		jw = jw_new(stdout);
+		jw_array_start(jw);
+	} else {
+		printf("%-4s %-24s %-24s %-24s %-6s %-12s %8s %8s %s\n", "PROTO", "CLIENT",
+		       "PUBLISHED", "CONTAINER", "REMAP", "STATE", "AGE", "IDLE", "ID");
+	}
+	while (!bpf_map_get_next_key(dp.ct_fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (key.dir != BPFPORT_CT_INGRESS ||
+		    bpf_map_lookup_elem(dp.ct_fd, &key, &r.val))
+			continue;
+		r.key = key;
+		print_row(jw, &st, &r, now);
+	}
+	if (jw) {
+		jw_array_end(jw);
+		jw_destroy(jw);
+	}
+	state_free(&st);
+	dp_close(&dp);
+	return EXIT_OK;
+}
+
+static int ct_flush_all(const struct dp *dp)
+{
+	struct bpfport_ct_key key;
+	int n = 0;
+
+	while (!bpf_map_get_next_key(dp->ct_fd, NULL, &key))
+		if (!bpf_map_delete_elem(dp->ct_fd, &key))
+			n++;
+	return n;
+}
+
+static int ct_flush(const char *ref)
+{
+	struct txn t;
+	int idx, n = 0;
+
+	if (txn_begin(&t, "bpfport ct flush"))
+		return EXIT_FAIL;
+	if (!ref) {
+		n = ct_flush_all(&t.dp);
+	} else {
+		idx = container_resolve(&t.st, ref);
+		if (idx < 0) {
+			txn_end(&t);
+			return EXIT_FAIL;
+		}
+		for (size_t i = 0; i < t.st.n_bindings; i++)
+			if (!strcmp(t.st.bindings[i].id, t.st.containers[idx].id))
+				n += dp_ct_flush_slot(&t.dp, t.st.bindings[i].slot);
+	}
+	pr_debug("flushed %d entries", n);
+	txn_end(&t);
+	return EXIT_OK;
+}
+
+int cmd_ct(int argc, char **argv)
+{
+	char *args[3];
+	int nargs = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
+			opts.json = true;
+			log_init(LOG_INFO, true);
+		} else if (nargs < 3) {
+			args[nargs++] = argv[i];
+		} else {
+			return cmd_usage_error(CLI, cli_cmds, "ct", "too many arguments");
+		}
+	}
+	if (nargs == 0 || (nargs == 1 && !strcmp(args[0], "list")))
+		return ct_list();
+	if (!strcmp(args[0], "flush") && nargs <= 2)
+		return ct_flush(nargs == 2 ? args[1] : NULL);
+	return cmd_usage_error(CLI, cli_cmds, "ct", "expected 'ct [list] [-j]' or 'ct flush [CONTAINER]'");
+}
