@@ -211,6 +211,48 @@ bool pkt_verify(const uint8_t *buf, size_t len, char *why, size_t why_len)
 	return true;
 }
 
+size_t pkt_l4_csum_field(const uint8_t *buf)
+{
+	const uint8_t *ip = buf + PKT_ETH_LEN;
+
+	return pkt_l4_off(buf) + (ip[IP_PROTO] == IPPROTO_TCP ? TCP_CSUM : UDP_CSUM);
+}
+
+/* Folded, never complemented: a nonzero sum folds to 1..0xffff, as the
+ * kernel's csum_fold() leaves it before its final complement. */
+uint16_t pkt_pseudo_seed(const uint8_t *buf)
+{
+	const uint8_t *ip = buf + PKT_ETH_LEN;
+	size_t hlen = (size_t)(ip[0] & 0x0f) * 4;
+	uint32_t sum = sum16(ip + IP_SADDR, 8, 0);
+
+	sum += ip[IP_PROTO];
+	sum += (uint32_t)(pkt_get16(ip, IP_TOT_LEN) - hlen);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+void pkt_set_partial(uint8_t *buf)
+{
+	pkt_put16(buf, pkt_l4_csum_field(buf), pkt_pseudo_seed(buf));
+}
+
+/* As skb_checksum_help() or a NIC does: sum from the L4 header to the end of
+ * the datagram with the seed in the field, store the complement. A UDP
+ * result of 0 goes out as 0xffff (RFC 768). */
+void pkt_complete_partial(uint8_t *buf)
+{
+	const uint8_t *ip = buf + PKT_ETH_LEN;
+	size_t hlen = (size_t)(ip[0] & 0x0f) * 4;
+	size_t l4_len = pkt_get16(ip, IP_TOT_LEN) - hlen;
+	uint16_t c = fold_not(sum16(ip + hlen, l4_len, 0));
+
+	if (ip[IP_PROTO] == IPPROTO_UDP && c == 0)
+		c = 0xffff;
+	pkt_put16(buf, pkt_l4_csum_field(buf), c);
+}
+
 void pkt_hexdump(const char *label, const uint8_t *buf, size_t len)
 {
 	size_t i;

@@ -9,6 +9,9 @@
  *   pkt_l4_csum()     TCP/UDP checksum (with pseudo-header) of a packet as it is
  *   pkt_fix_csums()   recompute and store both after editing a header
  *   pkt_verify()      check both checksums of a packet, say what is wrong
+ *   pkt_pseudo_seed() the L4 pseudo-header sum a CHECKSUM_PARTIAL packet carries
+ *   pkt_set_partial() turn a packet into one as a local stack hands it to veth
+ *   pkt_complete_partial()  finish a partial L4 checksum as a device would
  *   pkt_hexdump()     print a packet for a failure report
  */
 #ifndef BPFPORT_TEST_PKT_H
@@ -50,6 +53,17 @@ uint16_t pkt_ip_csum(const uint8_t *buf);
 uint16_t pkt_l4_csum(const uint8_t *buf);
 void pkt_fix_csums(uint8_t *buf);
 bool pkt_verify(const uint8_t *buf, size_t len, char *why, size_t why_len);
+
+/*
+ * CHECKSUM_PARTIAL: the L4 checksum field holds only the folded pseudo-header
+ * sum over saddr, daddr, protocol and L4 length, not complemented (Linux
+ * writes ~tcp_v4_check(len, saddr, daddr, 0)); the device later sums the
+ * L4 segment with that seed in place and stores the complement.
+ */
+size_t pkt_l4_csum_field(const uint8_t *buf); /* offset of the TCP/UDP checksum field */
+uint16_t pkt_pseudo_seed(const uint8_t *buf);
+void pkt_set_partial(uint8_t *buf);
+void pkt_complete_partial(uint8_t *buf);
 
 /* Field access for tests that edit headers; values in host byte order. */
 uint16_t pkt_get16(const uint8_t *buf, size_t off);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -250,31 +251,46 @@ static bool expect_counters(__u32 slot, __u64 rx_p, __u64 rx_b, __u64 tx_p, __u6
 	return true;
 }
 
-/* The CT entry for a tuple as on the wire must exist and name addr:port and slot. */
-static bool expect_ct(const struct pkt_spec *s, __u8 dir, const char *addr, uint16_t port,
-		      __u32 slot)
+static void ct_key_spec(struct bpfport_ct_key *k, const struct pkt_spec *s, __u8 dir)
+{
+	memset(k, 0, sizeof(*k));
+	k->saddr.a[0] = s->saddr;
+	k->daddr.a[0] = s->daddr;
+	k->sport = htons(s->sport);
+	k->dport = htons(s->dport);
+	k->family = BPFPORT_AF_INET;
+	k->proto = s->proto;
+	k->dir = dir;
+}
+
+/* The CT entry for a tuple as on the wire must exist and name addr:port, slot
+ * and the remapped client port nat_port (host order; 0: none). */
+static bool expect_ct_nat(const struct pkt_spec *s, __u8 dir, const char *addr, uint16_t port,
+			  __u32 slot, uint16_t nat_port)
 {
 	struct bpfport_ct_key k;
 	struct bpfport_ct_val v;
 	const char *name = dir == BPFPORT_CT_INGRESS ? "ingress" : "reply";
 
-	memset(&k, 0, sizeof(k));
-	k.saddr.a[0] = s->saddr;
-	k.daddr.a[0] = s->daddr;
-	k.sport = htons(s->sport);
-	k.dport = htons(s->dport);
-	k.family = BPFPORT_AF_INET;
-	k.proto = s->proto;
-	k.dir = dir;
-	CHECK(!bpf_map_lookup_elem(fd_ct, &k, &v), "no %s CT entry: %s", name, strerror(errno));
+	ct_key_spec(&k, s, dir);
+	CHECK(!bpf_map_lookup_elem(fd_ct, &k, &v), "no %s CT entry for :%u -> :%u: %s", name,
+	      s->sport, s->dport, strerror(errno));
 	CHECK(v.addr.a[0] == pkt_ip(addr) && !v.addr.a[1] && !v.addr.a[2] && !v.addr.a[3] &&
 		      v.port == htons(port),
 	      "%s CT entry holds %s:%u, want %s:%u", name, inet_ntoa((struct in_addr){ v.addr.a[0] }),
 	      ntohs(v.port), addr, port);
 	CHECK(v.slot == slot, "%s CT entry slot %u, want %u", name, v.slot, slot);
+	CHECK(v.nat_port == htons(nat_port), "%s CT entry nat_port %u, want %u", name,
+	      ntohs(v.nat_port), nat_port);
 	CHECK(v.created_ns && v.last_seen_ns >= v.created_ns, "%s CT entry timestamps %llu/%llu",
 	      name, (unsigned long long)v.created_ns, (unsigned long long)v.last_seen_ns);
 	return true;
+}
+
+static bool expect_ct(const struct pkt_spec *s, __u8 dir, const char *addr, uint16_t port,
+		      __u32 slot)
+{
+	return expect_ct_nat(s, dir, addr, port, slot, 0);
 }
 
 static bool ct_flags(const struct pkt_spec *s, __u8 dir, __u8 *flags)
@@ -282,16 +298,18 @@ static bool ct_flags(const struct pkt_spec *s, __u8 dir, __u8 *flags)
 	struct bpfport_ct_key k;
 	struct bpfport_ct_val v;
 
-	memset(&k, 0, sizeof(k));
-	k.saddr.a[0] = s->saddr;
-	k.daddr.a[0] = s->daddr;
-	k.sport = htons(s->sport);
-	k.dport = htons(s->dport);
-	k.family = BPFPORT_AF_INET;
-	k.proto = s->proto;
-	k.dir = dir;
+	ct_key_spec(&k, s, dir);
 	CHECK(!bpf_map_lookup_elem(fd_ct, &k, &v), "no CT entry: %s", strerror(errno));
 	*flags = v.flags;
+	return true;
+}
+
+static bool ct_del(const struct pkt_spec *s, __u8 dir)
+{
+	struct bpfport_ct_key k;
+
+	ct_key_spec(&k, s, dir);
+	CHECK(!bpf_map_delete_elem(fd_ct, &k), "deleting CT entry: %s", strerror(errno));
 	return true;
 }
 
@@ -1245,6 +1263,482 @@ static bool test_tc_ingress_wildcard_local(void)
 	return true;
 }
 
+/* ---- helpers: partial checksums and client port remapping ---- */
+
+static struct pkt_spec with_dst(const struct pkt_spec *s, const char *addr, uint16_t port)
+{
+	struct pkt_spec w = *s;
+
+	w.daddr = pkt_ip(addr);
+	w.dport = port;
+	return w;
+}
+
+static struct pkt_spec with_src(const struct pkt_spec *s, const char *addr, uint16_t port)
+{
+	struct pkt_spec w = *s;
+
+	w.saddr = pkt_ip(addr);
+	w.sport = port;
+	return w;
+}
+
+/* A packet from s; partial: as a local stack hands it to a veth, with only
+ * the pseudo-header seed in its L4 checksum field. */
+static size_t build(uint8_t *buf, const struct pkt_spec *s, bool partial)
+{
+	size_t len = pkt_build(buf, s);
+
+	if (partial)
+		pkt_set_partial(buf);
+	return len;
+}
+
+/*
+ * The output must be, byte for byte, the packet built from w. For a partial
+ * packet: the IP header checksum complete, the L4 field the seed of the NEW
+ * pseudo-header (computed from scratch, so no port change folded in); and
+ * once completed as a device would, exactly w with full checksums.
+ */
+static bool check_out(const struct run *r, const struct pkt_spec *w, bool partial,
+		      const char *what)
+{
+	uint8_t want[PKT_MAX], done[PKT_MAX];
+	size_t want_len = build(want, w, partial);
+	char bad[200], label[200];
+
+	TRY(same_bytes(r->out, r->len, want, want_len, what));
+	if (!partial) {
+		CHECK(pkt_verify(r->out, r->len, bad, sizeof(bad)), "%s: %s", what, bad);
+		return true;
+	}
+	CHECK(pkt_get16(r->out, pkt_l3_off() + 10) == pkt_ip_csum(r->out),
+	      "%s: IP checksum 0x%04x, recomputed 0x%04x", what,
+	      pkt_get16(r->out, pkt_l3_off() + 10), pkt_ip_csum(r->out));
+	memcpy(done, r->out, r->len);
+	pkt_complete_partial(done);
+	want_len = build(want, w, false);
+	snprintf(label, sizeof(label), "%s, completed as a device would", what);
+	TRY(same_bytes(done, r->len, want, want_len, label));
+	CHECK(pkt_verify(done, r->len, bad, sizeof(bad)), "%s: %s", label, bad);
+	return true;
+}
+
+/* The packet built from s (partial or not) comes out as the one built from w. */
+static bool expect_xlate(int fd, const struct pkt_spec *s, const struct pkt_spec *w, bool partial,
+			 const char *what)
+{
+	uint8_t in[PKT_MAX];
+	size_t len = build(in, s, partial);
+	struct run r;
+
+	TRY(run_prog(fd, in, len, 0, &r, what));
+	return check_out(&r, w, partial, what);
+}
+
+/* The packet built from s comes out to addr:port from a remapped client port,
+ * returned in *n: one from the ephemeral range, not the client's own. */
+static bool expect_remapped(int fd, const struct pkt_spec *s, bool partial, const char *addr,
+			    uint16_t port, uint16_t *n, const char *what)
+{
+	uint8_t in[PKT_MAX];
+	size_t len = build(in, s, partial);
+	struct pkt_spec w = with_dst(s, addr, port);
+	struct run r;
+
+	TRY(run_prog(fd, in, len, 0, &r, what));
+	CHECK(r.len >= pkt_l4_off(r.out) + 4, "%s: output of %zu bytes", what, r.len);
+	*n = pkt_get16(r.out, pkt_l4_off(r.out));
+	CHECK(*n != s->sport, "%s: client port %u not remapped", what, *n);
+	CHECK(*n >= 32768 && *n < 61000, "%s: client port remapped to %u, outside [32768, 61000)",
+	      what, *n);
+	w.sport = *n;
+	return check_out(&r, &w, partial, what);
+}
+
+/* ---- tests: partial (CHECKSUM_PARTIAL) L4 checksums in XDP ---- */
+
+/*
+ * One flow of partial packets to a binding: first packet (CT miss), again
+ * (CT hit), then a packet with a full checksum on the same flow, which must
+ * still get a full one.
+ */
+static bool check_xdp_partial_flow(const struct pkt_spec *s, const char *ctr, uint16_t cport,
+				   const char *what)
+{
+	uint8_t full[PKT_MAX];
+	struct pkt_spec w = with_dst(s, ctr, cport);
+	char label[160];
+
+	pkt_build(full, s);
+	CHECK(pkt_get16(full, pkt_l4_csum_field(full)) != pkt_pseudo_seed(full),
+	      "test bug: %s: the full checksum equals the seed", what);
+	snprintf(label, sizeof(label), "%s, partial, first packet", what);
+	TRY(expect_xlate(fd_xdp, s, &w, true, label));
+	snprintf(label, sizeof(label), "%s, partial, CT hit", what);
+	TRY(expect_xlate(fd_xdp, s, &w, true, label));
+	snprintf(label, sizeof(label), "%s, full checksum on the same flow", what);
+	TRY(expect_xlate(fd_xdp, s, &w, false, label));
+	return true;
+}
+
+static bool test_xdp_partial_tcp(void)
+{
+	struct pkt_spec s = tcp_pkt(HOST, 80, 51000);
+	struct pkt_spec reply = reply_to(&s, CTR, 8080);
+	uint8_t in[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(in, &s);
+
+	/* The reference seed against the kernel's formula, by hand for one packet:
+	 * 100.64.7.7 -> 192.0.2.1, TCP, 20 + 32 bytes. */
+	pkt_set_partial(in);
+	CHECK(pkt_pseudo_seed(in) == 0x6440 + 0x0707 + 0xc000 + 0x0201 + 6 + 52 - 0xffff,
+	      "test bug: seed 0x%04x", pkt_pseudo_seed(in));
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, SLOT));
+	TRY(check_xdp_partial_flow(&s, CTR, 8080, "tcp to " HOST ":80"));
+	TRY(expect_ct(&s, BPFPORT_CT_INGRESS, CTR, 8080, SLOT));
+	TRY(expect_ct(&reply, BPFPORT_CT_REPLY, HOST, 80, SLOT));
+	CHECK(ct_count() == 2, "%ld CT entries, want 2", ct_count());
+	/* The reply leaves through TC, where the skb is not partial. */
+	TRY(expect_snat(fd_tc_out, &reply, HOST, 80, "reply"));
+	return expect_counters(SLOT, 3, 3 * len, 1, pkt_build(out, &reply));
+}
+
+static bool test_xdp_partial_udp(void)
+{
+	struct pkt_spec s = udp_pkt(HOST, 53, 51100);
+	struct pkt_spec empty = udp_pkt(HOST, 53, 51101);
+	struct pkt_spec one = udp_pkt(HOST, 53, 51102);
+	struct pkt_spec padded = udp_pkt(HOST, 53, 51103);
+	struct pkt_spec reply = reply_to(&s, CTR, 5353);
+
+	empty.payload_len = 0;
+	one.payload_len = 1;
+	padded.payload_len = 2;
+	padded.eth_pad = 16; /* the seed's length is UDP's, not the frame's */
+	TRY(bind_add(HOST, 53, IPPROTO_UDP, CTR, 5353, SLOT));
+	TRY(check_xdp_partial_flow(&s, CTR, 5353, "udp to " HOST ":53"));
+	TRY(check_xdp_partial_flow(&empty, CTR, 5353, "udp, no payload"));
+	TRY(check_xdp_partial_flow(&one, CTR, 5353, "udp, 1 byte of payload"));
+	TRY(check_xdp_partial_flow(&padded, CTR, 5353, "udp in a padded frame"));
+	TRY(expect_ct(&s, BPFPORT_CT_INGRESS, CTR, 5353, SLOT));
+	TRY(expect_ct(&reply, BPFPORT_CT_REPLY, HOST, 53, SLOT));
+	CHECK(ct_count() == 8, "%ld CT entries, want 8", ct_count());
+	return expect_snat(fd_tc_out, &reply, HOST, 53, "reply");
+}
+
+static bool test_xdp_partial_ip_options(void)
+{
+	uint8_t words[] = { 1, 3, 10 };
+	char what[64];
+	size_t i;
+
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, SLOT));
+	TRY(bind_add(HOST, 53, IPPROTO_UDP, CTR, 5353, SLOT));
+	for (i = 0; i < sizeof(words); i++) {
+		struct pkt_spec t = tcp_pkt(HOST, 80, (uint16_t)(51200 + i));
+		struct pkt_spec u = udp_pkt(HOST, 53, (uint16_t)(51200 + i));
+
+		t.ip_opt_words = u.ip_opt_words = words[i];
+		snprintf(what, sizeof(what), "tcp with IHL=%u", 5 + words[i]);
+		TRY(check_xdp_partial_flow(&t, CTR, 8080, what));
+		snprintf(what, sizeof(what), "udp with IHL=%u", 5 + words[i]);
+		TRY(check_xdp_partial_flow(&u, CTR, 5353, what));
+	}
+	return true;
+}
+
+/* A binding that keeps the address changes only a port, which is payload to
+ * a partial checksum: the seed must come out exactly as it went in. */
+static bool test_xdp_partial_port_change_leaves_seed(void)
+{
+	struct pkt_spec t = tcp_pkt(HOST, 83, 51300);
+	struct pkt_spec u = udp_pkt(HOST, 83, 51300);
+	uint8_t in[PKT_MAX];
+	struct run r;
+	size_t len, i;
+	struct pkt_spec *specs[] = { &t, &u };
+
+	TRY(bind_add(HOST, 83, IPPROTO_TCP, HOST, 8083, SLOT));
+	TRY(bind_add(HOST, 83, IPPROTO_UDP, HOST, 8083, SLOT));
+	for (i = 0; i < 2; i++) {
+		const char *what = i ? "udp " HOST ":83 -> " HOST ":8083"
+				     : "tcp " HOST ":83 -> " HOST ":8083";
+
+		TRY(check_xdp_partial_flow(specs[i], HOST, 8083, what));
+		len = build(in, specs[i], true);
+		TRY(run_prog(fd_xdp, in, len, 0, &r, what));
+		CHECK(pkt_get16(r.out, pkt_l4_csum_field(r.out)) == pkt_pseudo_seed(in),
+		      "%s: L4 checksum field 0x%04x, want the unchanged seed 0x%04x", what,
+		      pkt_get16(r.out, pkt_l4_csum_field(r.out)), pkt_pseudo_seed(in));
+	}
+	return true;
+}
+
+/* ---- tests: client port remapping when reply entries clash ---- */
+
+/* A first packet of a flow from CLIENT:sport to HOST:dport (TCP: a SYN). */
+static struct pkt_spec flow_pkt(uint8_t proto, const char *host, uint16_t dport, uint16_t sport)
+{
+	struct pkt_spec s = proto == IPPROTO_TCP ? tcp_pkt(host, dport, sport)
+						 : udp_pkt(host, dport, sport);
+
+	if (proto == IPPROTO_TCP)
+		s.tcp_flags = 0x02;
+	return s;
+}
+
+/*
+ * HOST:80 and HOST:81 both publish CTR:8080. One client port reaches both:
+ * the second flow's reply entry (CTR:8080 -> CLIENT:40000) would be the
+ * first flow's, so its client port becomes some N, and replies to N go back
+ * as HOST:81 -> CLIENT:40000.
+ */
+static bool check_remap_clash(int fd, uint8_t proto, bool partial, bool no_csum)
+{
+	struct pkt_spec a = flow_pkt(proto, HOST, 80, 40000);
+	struct pkt_spec b = flow_pkt(proto, HOST, 81, 40000);
+	struct pkt_spec ra, rb, wa, wb, w;
+	uint8_t buf[PKT_MAX];
+	size_t la, lra;
+	uint16_t n;
+
+	a.udp_no_csum = b.udp_no_csum = no_csum;
+	ra = reply_to(&a, CTR, 8080);
+	la = pkt_build(buf, &a);
+	lra = pkt_build(buf, &ra);
+	TRY(bind_add(HOST, 80, proto, CTR, 8080, 1));
+	TRY(bind_add(HOST, 81, proto, CTR, 8080, 2));
+
+	wa = with_dst(&a, CTR, 8080);
+	TRY(expect_xlate(fd, &a, &wa, partial, "first flow, to :80: client port kept"));
+	TRY(expect_ct_nat(&a, BPFPORT_CT_INGRESS, CTR, 8080, 1, 0));
+	TRY(expect_ct_nat(&ra, BPFPORT_CT_REPLY, HOST, 80, 1, 0));
+
+	TRY(expect_remapped(fd, &b, partial, CTR, 8080, &n,
+			    "second flow, same client port, to :81"));
+	TRY(expect_ct_nat(&b, BPFPORT_CT_INGRESS, CTR, 8080, 2, n));
+	rb = ra;
+	rb.dport = n;
+	TRY(expect_ct_nat(&rb, BPFPORT_CT_REPLY, HOST, 81, 2, 40000));
+	TRY(expect_ct_nat(&ra, BPFPORT_CT_REPLY, HOST, 80, 1, 0));
+	CHECK(ct_count() == 4, "%ld CT entries, want 4", ct_count());
+
+	w = with_src(&ra, HOST, 80);
+	TRY(expect_xlate(fd_tc_out, &ra, &w, false, "reply on the first flow"));
+	w = with_src(&rb, HOST, 81);
+	w.dport = 40000;
+	TRY(expect_xlate(fd_tc_out, &rb, &w, false,
+			 "reply to N: from :81 to the client's own port"));
+
+	/* Later packets hit CT: the first flow is still not remapped, the second
+	 * keeps its N. */
+	if (proto == IPPROTO_TCP)
+		a.tcp_flags = b.tcp_flags = 0x10;
+	wa = with_dst(&a, CTR, 8080);
+	TRY(expect_xlate(fd, &a, &wa, partial, "first flow again: still not remapped"));
+	wb = with_dst(&b, CTR, 8080);
+	wb.sport = n;
+	TRY(expect_xlate(fd, &b, &wb, partial, "second flow again: the same N"));
+	CHECK(ct_count() == 4, "%ld CT entries after CT hits, want 4", ct_count());
+	TRY(expect_counters(1, 2, 2 * la, 1, lra));
+	return expect_counters(2, 2, 2 * la, 1, lra);
+}
+
+static bool test_xdp_remap_tcp_clash(void)
+{
+	return check_remap_clash(fd_xdp, IPPROTO_TCP, false, false);
+}
+
+static bool test_xdp_remap_udp_clash(void)
+{
+	TRY(check_remap_clash(fd_xdp, IPPROTO_UDP, false, false));
+	maps_reset();
+	return check_remap_clash(fd_xdp, IPPROTO_UDP, false, true);
+}
+
+static bool test_xdp_remap_partial_clash(void)
+{
+	TRY(check_remap_clash(fd_xdp, IPPROTO_TCP, true, false));
+	maps_reset();
+	return check_remap_clash(fd_xdp, IPPROTO_UDP, true, false);
+}
+
+static bool test_tc_ingress_remap_clash(void)
+{
+	TRY(check_remap_clash(fd_tc_in, IPPROTO_TCP, false, false));
+	maps_reset();
+	TRY(check_remap_clash(fd_tc_in, IPPROTO_UDP, false, false));
+	maps_reset();
+	return check_remap_clash(fd_tc_in, IPPROTO_UDP, false, true);
+}
+
+/* The reply entry of an earlier flow with the same tuple and destination is
+ * that flow's own: a re-SYN after the ingress entry vanished is not remapped. */
+static bool check_same_flow_not_remapped(int fd)
+{
+	struct pkt_spec a = flow_pkt(IPPROTO_TCP, HOST, 80, 40100);
+	struct pkt_spec b = flow_pkt(IPPROTO_TCP, HOST, 81, 40100);
+	struct pkt_spec ra = reply_to(&a, CTR, 8080), rb;
+	uint16_t n;
+
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, 1));
+	TRY(bind_add(HOST, 81, IPPROTO_TCP, CTR, 8080, 2));
+	TRY(expect_dnat(fd, &a, CTR, 8080, "SYN"));
+	TRY(ct_del(&a, BPFPORT_CT_INGRESS));
+	CHECK(ct_count() == 1, "%ld CT entries, want 1", ct_count());
+	TRY(expect_dnat(fd, &a, CTR, 8080, "re-SYN after the ingress entry vanished"));
+	TRY(expect_ct_nat(&a, BPFPORT_CT_INGRESS, CTR, 8080, 1, 0));
+	TRY(expect_ct_nat(&ra, BPFPORT_CT_REPLY, HOST, 80, 1, 0));
+	CHECK(ct_count() == 2, "%ld CT entries, want 2", ct_count());
+
+	/* Again with a remapped flow from the same client port alongside. */
+	TRY(expect_remapped(fd, &b, false, CTR, 8080, &n, "to :81 from the same port"));
+	TRY(ct_del(&a, BPFPORT_CT_INGRESS));
+	TRY(expect_dnat(fd, &a, CTR, 8080, "re-SYN to :80 with a remapped flow alongside"));
+	CHECK(ct_count() == 4, "%ld CT entries, want 4", ct_count());
+	TRY(expect_ct_nat(&a, BPFPORT_CT_INGRESS, CTR, 8080, 1, 0));
+	TRY(expect_ct_nat(&ra, BPFPORT_CT_REPLY, HOST, 80, 1, 0));
+	rb = ra;
+	rb.dport = n;
+	TRY(expect_ct_nat(&rb, BPFPORT_CT_REPLY, HOST, 81, 2, 40100));
+	return expect_snat(fd_tc_out, &ra, HOST, 80, "reply on the first flow");
+}
+
+static bool test_xdp_same_flow_not_remapped(void)
+{
+	return check_same_flow_not_remapped(fd_xdp);
+}
+
+static bool test_tc_ingress_same_flow_not_remapped(void)
+{
+	return check_same_flow_not_remapped(fd_tc_in);
+}
+
+/* Same port, another published address: still another flow. */
+static bool test_xdp_remap_other_host_address(void)
+{
+	struct pkt_spec a = flow_pkt(IPPROTO_TCP, HOST, 80, 40200);
+	struct pkt_spec b = flow_pkt(IPPROTO_TCP, HOST2, 80, 40200);
+	struct pkt_spec ra = reply_to(&a, CTR, 8080), rb, w;
+	uint16_t n;
+
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, 1));
+	TRY(bind_add(HOST2, 80, IPPROTO_TCP, CTR, 8080, 2));
+	TRY(expect_dnat(fd_xdp, &a, CTR, 8080, "to " HOST ":80"));
+	TRY(expect_remapped(fd_xdp, &b, false, CTR, 8080, &n, "to " HOST2 ":80, same client port"));
+	rb = ra;
+	rb.dport = n;
+	TRY(expect_ct_nat(&rb, BPFPORT_CT_REPLY, HOST2, 80, 2, 40200));
+	TRY(expect_snat(fd_tc_out, &ra, HOST, 80, "reply on the first flow"));
+	w = with_src(&rb, HOST2, 80);
+	w.dport = 40200;
+	return expect_xlate(fd_tc_out, &rb, &w, false, "reply on the remapped flow");
+}
+
+/*
+ * A client whose own port happens to be an earlier flow's N, to the same
+ * published port: the reply entry for N is the remapped flow's (nat_port set),
+ * not an earlier use of this tuple, so the new flow is remapped in turn and
+ * the remapped flow keeps its entry.
+ */
+static bool test_xdp_remap_client_port_taken_by_remap(void)
+{
+	struct pkt_spec a = flow_pkt(IPPROTO_TCP, HOST, 80, 40300);
+	struct pkt_spec b = flow_pkt(IPPROTO_TCP, HOST, 81, 40300);
+	struct pkt_spec c, rb = reply_to(&a, CTR, 8080), rc, w;
+	uint16_t n, m;
+
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, 1));
+	TRY(bind_add(HOST, 81, IPPROTO_TCP, CTR, 8080, 2));
+	TRY(expect_dnat(fd_xdp, &a, CTR, 8080, "to :80"));
+	TRY(expect_remapped(fd_xdp, &b, false, CTR, 8080, &n, "to :81, same client port"));
+	c = flow_pkt(IPPROTO_TCP, HOST, 81, n);
+	TRY(expect_remapped(fd_xdp, &c, false, CTR, 8080, &m,
+			    "to :81 from the client's own port N"));
+	CHECK(m != 40300, "new flow remapped to the first flow's port %u", m);
+	CHECK(ct_count() == 6, "%ld CT entries, want 6", ct_count());
+	TRY(expect_ct_nat(&c, BPFPORT_CT_INGRESS, CTR, 8080, 2, m));
+	rb.dport = n;
+	TRY(expect_ct_nat(&rb, BPFPORT_CT_REPLY, HOST, 81, 2, 40300));
+	rc = rb;
+	rc.dport = m;
+	TRY(expect_ct_nat(&rc, BPFPORT_CT_REPLY, HOST, 81, 2, n));
+	w = with_src(&rb, HOST, 81);
+	w.dport = 40300;
+	TRY(expect_xlate(fd_tc_out, &rb, &w, false, "reply to N: still the remapped flow's"));
+	w = with_src(&rc, HOST, 81);
+	w.dport = n;
+	return expect_xlate(fd_tc_out, &rc, &w, false, "reply to M: to the client's port N");
+}
+
+/* Every candidate port taken: the flow is not translated at all (rather than
+ * translated without a remap onto the other flow's reply entry). */
+#define REMAP_LO 32768
+#define REMAP_HI 61000
+
+static bool check_remap_exhausted(const struct pkt_spec *a, const struct pkt_spec *b, long filled)
+{
+	struct pkt_spec ra = reply_to(a, CTR, 8080);
+
+	CHECK(ct_count() == filled + 2, "%ld CT entries after filling, want %ld", ct_count(),
+	      filled + 2);
+	TRY(expect_spec_untouched(fd_xdp, b, "to :81, every candidate port taken"));
+	TRY(expect_spec_untouched(fd_tc_in, b, "same through tc_ingress"));
+	CHECK(ct_count() == filled + 2, "%ld CT entries, want %ld", ct_count(), filled + 2);
+	TRY(expect_counters(2, 0, 0, 0, 0));
+	TRY(expect_dnat(fd_xdp, a, CTR, 8080, "first flow again"));
+	TRY(expect_ct_nat(&ra, BPFPORT_CT_REPLY, HOST, 80, 1, 0));
+	return expect_snat(fd_tc_out, &ra, HOST, 80, "reply on the first flow");
+}
+
+static bool test_remap_exhausted_untranslated(void)
+{
+	struct pkt_spec a = flow_pkt(IPPROTO_TCP, HOST, 80, 40400);
+	struct pkt_spec b = flow_pkt(IPPROTO_TCP, HOST, 81, 40400);
+	struct pkt_spec ra = reply_to(&a, CTR, 8080);
+	struct bpfport_ct_key k;
+	struct bpfport_ct_val v;
+	struct timespec now;
+	long filled = 0;
+	unsigned port;
+	bool ok;
+
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, 1));
+	TRY(bind_add(HOST, 81, IPPROTO_TCP, CTR, 8080, 2));
+	TRY(expect_dnat(fd_xdp, &a, CTR, 8080, "to :80"));
+	memset(&v, 0, sizeof(v));
+	v.addr.a[0] = pkt_ip(HOST);
+	v.port = htons(82);
+	v.nat_port = htons(1);
+	v.slot = 9;
+	/* Fresh, as bpf_ktime_get_ns() counts: never taken for stale entries. */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	v.created_ns = v.last_seen_ns = (__u64)now.tv_sec * 1000000000ULL + (__u64)now.tv_nsec;
+	ct_key_spec(&k, &ra, BPFPORT_CT_REPLY);
+	for (port = REMAP_LO; port < REMAP_HI; port++) {
+		if (port == a.sport)
+			continue;
+		k.dport = htons((uint16_t)port);
+		if (bpf_map_update_elem(fd_ct, &k, &v, BPF_NOEXIST))
+			break;
+		filled++;
+	}
+	ok = port == REMAP_HI;
+	if (!ok)
+		snprintf(why, sizeof(why), "filling CT at port %u: %s", port, strerror(errno));
+	else
+		ok = check_remap_exhausted(&a, &b, filled);
+	/* Delete by key: clearing from the start of the map is slow. */
+	for (port = REMAP_LO; port < REMAP_HI; port++) {
+		if (port == a.sport)
+			continue;
+		k.dport = htons((uint16_t)port);
+		bpf_map_delete_elem(fd_ct, &k);
+	}
+	return ok;
+}
+
 /* ---- main ---- */
 
 struct test {
@@ -1296,6 +1790,21 @@ static const struct test tests[] = {
 	{ "tc_ingress_truncated_every_length_untouched", test_tc_ingress_truncated_every_length },
 	{ "tc_ingress_malformed_untouched", test_tc_ingress_malformed },
 	{ "tc_ingress_wildcard_matches_local_address", test_tc_ingress_wildcard_local },
+	{ "xdp_partial_tcp_checksum_gets_new_seed", test_xdp_partial_tcp },
+	{ "xdp_partial_udp_checksum_gets_new_seed", test_xdp_partial_udp },
+	{ "xdp_partial_checksum_with_ip_options", test_xdp_partial_ip_options },
+	{ "xdp_partial_checksum_port_change_leaves_seed",
+	  test_xdp_partial_port_change_leaves_seed },
+	{ "xdp_remap_tcp_client_port_on_reply_clash", test_xdp_remap_tcp_clash },
+	{ "xdp_remap_udp_client_port_on_reply_clash", test_xdp_remap_udp_clash },
+	{ "xdp_remap_partial_checksum_on_reply_clash", test_xdp_remap_partial_clash },
+	{ "tc_ingress_remap_client_port_on_reply_clash", test_tc_ingress_remap_clash },
+	{ "xdp_same_flow_reply_entry_not_remapped", test_xdp_same_flow_not_remapped },
+	{ "tc_ingress_same_flow_reply_entry_not_remapped", test_tc_ingress_same_flow_not_remapped },
+	{ "xdp_remap_same_port_other_host_address", test_xdp_remap_other_host_address },
+	{ "xdp_remap_client_port_taken_by_earlier_remap",
+	  test_xdp_remap_client_port_taken_by_remap },
+	{ "remap_exhausted_flow_untranslated", test_remap_exhausted_untranslated },
 };
 
 int main(void)
