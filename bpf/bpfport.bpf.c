@@ -101,6 +101,26 @@ int sock_getpeername6(struct bpf_sock_addr *ctx)
 	return SOCK_ALLOW;
 }
 
+#define EADDRINUSE 98
+
+SEC("cgroup/post_bind4")
+int sock_post_bind4(struct bpf_sock *sk)
+{
+	if (!sock_bind_taken(sk, BPFPORT_AF_INET))
+		return SOCK_ALLOW;
+	bpf_set_retval(-EADDRINUSE);
+	return 0;
+}
+
+SEC("cgroup/post_bind6")
+int sock_post_bind6(struct bpf_sock *sk)
+{
+	if (!sock_bind_taken(sk, BPFPORT_AF_INET6))
+		return SOCK_ALLOW;
+	bpf_set_retval(-EADDRINUSE);
+	return 0;
+}
+
 /* For the benchmark floor and tests: the cheapest possible XDP program. */
 SEC("xdp")
 int xdp_pass(struct xdp_md *ctx)

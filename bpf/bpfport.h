@@ -138,6 +138,14 @@ struct bpfport_local_key {
 	__u8 pad[3];
 };
 
+/* ports: how many bindings use a port, on any address. A host process that
+ * binds the wildcard address collides with every one of them. */
+struct bpfport_port_key {
+	__be16 port;
+	__u8 family;
+	__u8 proto;
+};
+
 /* Default and maximum sizes; the loader may size ct differently. */
 #define BPFPORT_MAX_BINDINGS 65536
 #define BPFPORT_CT_DEFAULT_ENTRIES 262144

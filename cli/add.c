@@ -3,7 +3,7 @@
  * bpfport add: create or update a container and publish its ports.
  *
  *   add [--id ID] [--name NAME] [--ip ADDR]... [--expose PORT[-END][/PROTO]]...
- *       [--env KEY=VALUE]... [-p SPEC]... [-P] ['HOST -> CONTAINER[/PROTO]']
+ *       [--env KEY=VALUE]... [-p SPEC]... [-P] [--force] ['HOST -> CONTAINER[/PROTO]']
  *
  * Everything is parsed and checked before anything changes: usage errors
  * exit 2 with Docker's texts, conflicts and ports in use exit 1, and either
@@ -31,6 +31,7 @@ struct add_args {
 	struct port_mapping *maps; /* from -p */
 	size_t n_maps;
 	bool publish_all;          /* -P */
+	bool force;                /* --force: publish over a host listener */
 	char *spec_words[64];      /* the arrow form, if any */
 	int n_spec_words;
 };
@@ -131,6 +132,8 @@ static int parse_add_args(int argc, char **argv, struct add_args *a)
 			opts_done = true;
 		} else if (!strcmp(w, "-P") || !strcmp(w, "--publish-all")) {
 			a->publish_all = true;
+		} else if (!strcmp(w, "--force")) {
+			a->force = true;
 		} else if ((v = opt_value(argc, argv, &i, "--id"))) {
 			a->id = v;
 		} else if ((v = opt_value(argc, argv, &i, "--name"))) {
@@ -240,8 +243,8 @@ static bool has_binding_for(const struct state *st, const struct publish_plan *p
 }
 
 /* -P: every exposed port without a binding gets a dynamic one. */
-static int plan_publish_all(struct txn *t, const struct container *c, struct publish_plan *plan,
-			    char *err, size_t errlen)
+static int plan_publish_all(struct txn *t, const struct container *c, bool check_sockets,
+			    struct publish_plan *plan, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < c->n_exposed; i++) {
 		struct port_mapping m = { .container_port = c->exposed[i].port,
@@ -255,7 +258,7 @@ static int plan_publish_all(struct txn *t, const struct container *c, struct pub
 		/* Plan against the state plus what is planned so far. */
 		for (size_t j = 0; j < plan->n; j++)
 			state_add_binding(&t->st, &plan->bindings[j]);
-		ret = publish_plan(&t->st, c, &m, 1, true, &more, err, errlen);
+		ret = publish_plan(&t->st, c, &m, 1, check_sockets, &more, err, errlen);
 		t->st.n_bindings -= plan->n;
 		if (ret)
 			return ret;
@@ -273,7 +276,7 @@ static int plan_publish_all(struct txn *t, const struct container *c, struct pub
 }
 
 /* The arrow form: one explicit binding, checked like a fixed -p port. */
-static int plan_arrow(struct txn *t, struct binding *b,
+static int plan_arrow(struct txn *t, struct binding *b, bool check_sockets,
 		      struct publish_plan *plan, char *err, size_t errlen)
 {
 	struct binding *n;
@@ -294,7 +297,7 @@ static int plan_arrow(struct txn *t, struct binding *b,
 			 holder->host_port);
 		return PUBLISH_CONFLICT;
 	}
-	if (hostport_in_use(b->family, &b->host_addr, b->host_port, b->proto)) {
+	if (check_sockets && hostport_in_use(b->family, &b->host_addr, b->host_port, b->proto)) {
 		binding_host_str(b, host, sizeof(host));
 		snprintf(err, errlen, "failed to bind host port %s/%s: address already in use", host,
 			 proto_name(b->proto));
@@ -333,6 +336,8 @@ static int commit_plan(struct txn *t, const struct container *c, struct publish_
 		err = state_add_binding(&t->st, &plan->bindings[i]);
 	}
 	if (!err) {
+		/* The planned bindings were copied into the state: mark them there. */
+		txn_reserve_ports(t, &t->st.bindings[t->st.n_bindings - installed], installed);
 		idx = state_container_index(&t->st, c->id);
 		if (idx >= 0)
 			state_remove_container(&t->st, (size_t)idx);
@@ -341,9 +346,11 @@ static int commit_plan(struct txn *t, const struct container *c, struct publish_
 	}
 	if (!err)
 		err = state_save(opts.state_path, &t->st);
-	if (err)
+	if (err) {
+		txn_release_ports(t, &t->st.bindings[t->st.n_bindings - installed], installed);
 		for (size_t i = 0; i < installed; i++)
 			dp_binding_remove(&t->dp, &plan->bindings[i]);
+	}
 	return err;
 }
 
@@ -384,10 +391,10 @@ static int plan_all(struct txn *t, const struct add_args *a, struct container *c
 	struct binding b;
 	int ret;
 
-	ret = publish_plan(&t->st, c, a->maps, a->n_maps, true, plan, err, sizeof(err));
+	ret = publish_plan(&t->st, c, a->maps, a->n_maps, !a->force, plan, err, sizeof(err));
 	if (!ret && a->n_spec_words) {
 		b = *arrow;
-		ret = plan_arrow(t, &b, plan, err, sizeof(err));
+		ret = plan_arrow(t, &b, !a->force, plan, err, sizeof(err));
 	}
 	/* Published ports count as exposed, as in Docker; -P then sees them too. */
 	for (size_t i = 0; !ret && i < plan->n; i++)
@@ -396,7 +403,7 @@ static int plan_all(struct txn *t, const struct add_args *a, struct container *c
 			      ? PUBLISH_NOMEM
 			      : 0;
 	if (!ret && a->publish_all)
-		ret = plan_publish_all(t, c, plan, err, sizeof(err));
+		ret = plan_publish_all(t, c, !a->force, plan, err, sizeof(err));
 	if (ret) {
 		if (ret == PUBLISH_NOMEM)
 			snprintf(err, sizeof(err), "out of memory");

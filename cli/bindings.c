@@ -65,6 +65,8 @@ static int remove_matching(struct txn *t, bool (*match)(const struct binding *, 
 	if (err)
 		for (size_t i = 0; i < n_removed; i++)
 			dp_binding_install(&t->dp, &removed[i]);
+	else
+		txn_release_ports(t, removed, n_removed);
 	free(removed);
 	return err;
 }

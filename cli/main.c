@@ -15,7 +15,8 @@ struct cli_opts opts;
 const struct cmd cli_cmds[] = {
 	{ "add", cmd_add,
 	  "add [--id ID] [--name NAME] [--ip ADDR]... [--expose PORT[-END][/PROTO]]...\n"
-	  "    [--env KEY=VALUE]... [-p SPEC]... [-P] ['HOST_IP:HOST_PORT -> CONTAINER_IP:PORT[/PROTO]']",
+	  "    [--env KEY=VALUE]... [-p SPEC]... [-P] [--force]\n"
+	  "    ['HOST_IP:HOST_PORT -> CONTAINER_IP:PORT[/PROTO]']",
 	  "Create or update a container and publish its ports.\n"
 	  "-p takes Docker's grammar: PORT, HOST_PORT:PORT, IP:HOST_PORT:PORT, IP::PORT,\n"
 	  "ranges (8000-8002:80-82), /tcp or /udp; no host port means a dynamic one from\n"
@@ -25,7 +26,10 @@ const struct cmd cli_cmds[] = {
 	  "redirection) or write it as three words with '->' or 'to' in the middle.\n"
 	  "Without --id, the container's (first) IP is its ID. Conflicts follow Docker:\n"
 	  "'Bind for 0.0.0.0:80 failed: port is already allocated'; a port another program\n"
-	  "listens on is refused. A failed add changes nothing." },
+	  "listens on is refused (--force publishes anyway). A failed add changes nothing.\n"
+	  "Run in the host's namespace (--netns), published ports also go into\n"
+	  "net.ipv4.ip_local_reserved_ports, and host processes that bind one get\n"
+	  "EADDRINUSE." },
 	{ "del", cmd_del, "del 'HOST_IP:HOST_PORT -> CONTAINER_IP:CONTAINER_PORT[/tcp|/udp]'",
 	  "Remove one binding and drop its tracked flows." },
 	{ "rm", cmd_rm, "rm CONTAINER",

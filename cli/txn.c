@@ -2,9 +2,22 @@
 #include <errno.h>
 #include <string.h>
 
+#include <bpf/bpf.h>
+
 #include "cli.h"
+#include "hostport.h"
 #include "log.h"
 #include "txn.h"
+
+static bool txn_in_host_netns(const struct txn *t)
+{
+	struct bpfport_config cfg;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(t->dp.config_fd, &zero, &cfg))
+		return false;
+	return cfg.host_netns_cookie && cfg.host_netns_cookie == hostport_netns_cookie();
+}
 
 int txn_begin(struct txn *t, const char *what)
 {
@@ -37,8 +50,42 @@ int txn_begin(struct txn *t, const char *what)
 	if (err) {
 		state_unlock(t->lock);
 		dp_close(&t->dp);
+		return err;
 	}
-	return err;
+	t->host_netns = txn_in_host_netns(t);
+	return 0;
+}
+
+static bool port_in_use_by_state(const struct state *st, __u16 port)
+{
+	for (size_t i = 0; i < st->n_bindings; i++)
+		if (st->bindings[i].host_port == port)
+			return true;
+	return false;
+}
+
+void txn_reserve_ports(struct txn *t, struct binding *bs, size_t n)
+{
+	if (!t->host_netns)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (hostport_reserved(bs[i].host_port))
+			continue;
+		if (hostport_reserve(bs[i].host_port, true))
+			pr_warn("cannot add port %u to net.ipv4.ip_local_reserved_ports",
+				bs[i].host_port);
+		else
+			bs[i].reserved = true;
+	}
+}
+
+void txn_release_ports(struct txn *t, const struct binding *removed, size_t n)
+{
+	if (!t->host_netns)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (removed[i].reserved && !port_in_use_by_state(&t->st, removed[i].host_port))
+			hostport_reserve(removed[i].host_port, false);
 }
 
 void txn_end(struct txn *t)

@@ -30,6 +30,7 @@ struct binding {
 	__u16 host_port;
 	__u16 container_port;
 	__u32 slot;
+	bool reserved; /* bpfport put host_port in ip_local_reserved_ports */
 	struct bpfport_addr host_addr;
 	struct bpfport_addr container_addr;
 };

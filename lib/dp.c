@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -44,12 +45,14 @@ static int open_map(const char *pin_dir, const char *name)
 
 int dp_open(const char *pin_dir, struct dp *dp)
 {
-	int *fds[] = { &dp->bindings_fd, &dp->ct_fd, &dp->counters_fd, &dp->config_fd };
-	const char *names[] = { MAP_BINDINGS, MAP_CT, MAP_COUNTERS, MAP_CONFIG };
+	int *fds[] = { &dp->bindings_fd, &dp->ct_fd, &dp->counters_fd, &dp->config_fd,
+		       &dp->ports_fd };
+	const char *names[] = { MAP_BINDINGS, MAP_CT, MAP_COUNTERS, MAP_CONFIG, MAP_PORTS };
+	const size_t n = sizeof(fds) / sizeof(fds[0]);
 
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < n; i++)
 		*fds[i] = -1;
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < n; i++) {
 		int fd = open_map(pin_dir, names[i]);
 
 		if (fd < 0) {
@@ -63,12 +66,26 @@ int dp_open(const char *pin_dir, struct dp *dp)
 
 void dp_close(struct dp *dp)
 {
-	int fds[] = { dp->bindings_fd, dp->ct_fd, dp->counters_fd, dp->config_fd };
+	int fds[] = { dp->bindings_fd, dp->ct_fd, dp->counters_fd, dp->config_fd, dp->ports_fd };
 
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
-	dp->bindings_fd = dp->ct_fd = dp->counters_fd = dp->config_fd = -1;
+	dp->bindings_fd = dp->ct_fd = dp->counters_fd = dp->config_fd = dp->ports_fd = -1;
+}
+
+/* Count one more (delta 1) or one fewer (-1) binding on b's port. */
+static int ports_adjust(const struct dp *dp, const struct binding *b, int delta)
+{
+	struct bpfport_port_key key = { .port = htons(b->host_port), .family = b->family,
+					.proto = b->proto };
+	__u32 count = 0;
+
+	bpf_map_lookup_elem(dp->ports_fd, &key, &count);
+	if (delta < 0 && count <= 1)
+		return bpf_map_delete_elem(dp->ports_fd, &key) && errno != ENOENT ? -errno : 0;
+	count += delta;
+	return bpf_map_update_elem(dp->ports_fd, &key, &count, BPF_ANY) ? -errno : 0;
 }
 
 int dp_binding_install(const struct dp *dp, const struct binding *b)
@@ -82,7 +99,12 @@ int dp_binding_install(const struct dp *dp, const struct binding *b)
 		return err;
 	binding_to_key(b, &key);
 	binding_to_val(b, &val);
-	return bpf_map_update_elem(dp->bindings_fd, &key, &val, BPF_NOEXIST) ? -errno : 0;
+	if (bpf_map_update_elem(dp->bindings_fd, &key, &val, BPF_NOEXIST))
+		return -errno;
+	err = ports_adjust(dp, b, 1);
+	if (err)
+		bpf_map_delete_elem(dp->bindings_fd, &key);
+	return err;
 }
 
 int dp_binding_remove(const struct dp *dp, const struct binding *b)
@@ -90,8 +112,12 @@ int dp_binding_remove(const struct dp *dp, const struct binding *b)
 	struct bpfport_bind_key key;
 
 	binding_to_key(b, &key);
-	if (bpf_map_delete_elem(dp->bindings_fd, &key) && errno != ENOENT)
-		return -errno;
+	if (bpf_map_delete_elem(dp->bindings_fd, &key)) {
+		if (errno != ENOENT)
+			return -errno;
+	} else {
+		ports_adjust(dp, b, -1);
+	}
 	/* New flows miss from here on; existing ones must stop too. */
 	return dp_ct_flush_slot(dp, b->slot) < 0 ? -errno : 0;
 }

@@ -28,12 +28,14 @@
 #define MAP_CONFIG "bp_config"
 #define MAP_SOCK_REV "bp_sock_rev"
 #define MAP_LOCAL_ADDRS "bp_local_addrs"
+#define MAP_PORTS "bp_ports"
 
 struct dp {
 	int bindings_fd;
 	int ct_fd;
 	int counters_fd;
 	int config_fd;
+	int ports_fd;
 };
 
 /* Paths resolved from flags, then BPFPORT_PIN_DIR / BPFPORT_STATE, then defaults. */

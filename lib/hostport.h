@@ -7,6 +7,7 @@
  *                            v27+ checks before publishing
  *   hostport_kernel_range()  net.ipv4.ip_local_port_range
  *   hostport_reserved()      listed in net.ipv4.ip_local_reserved_ports
+ *   hostport_reserve()       add it there, or take it out
  */
 #ifndef BPFPORT_HOSTPORT_H
 #define BPFPORT_HOSTPORT_H
@@ -19,5 +20,10 @@
 bool hostport_in_use(__u8 family, const struct bpfport_addr *addr, __u16 port, __u8 proto);
 int hostport_kernel_range(__u16 *begin, __u16 *end);
 bool hostport_reserved(__u16 port);
+/* Add a port to, or drop it from, net.ipv4.ip_local_reserved_ports (which
+ * covers IPv6 too), so the kernel never picks it as an ephemeral port. */
+int hostport_reserve(__u16 port, bool reserve);
+/* This process's network namespace cookie (SO_NETNS_COOKIE), 0 if unknown. */
+__u64 hostport_netns_cookie(void);
 
 #endif /* BPFPORT_HOSTPORT_H */

@@ -100,6 +100,7 @@ static int parse_binding_record(char **words, int n, struct binding *b)
 	b->slot = strtoul(slot, &end, 10);
 	if (errno || *end || b->slot >= BPFPORT_MAX_BINDINGS)
 		return -EINVAL;
+	b->reserved = field(words, n, "reserved") != NULL;
 	return 0;
 }
 
@@ -379,8 +380,9 @@ static int write_records(FILE *f, const struct state *st)
 
 		binding_host_str(b, host, sizeof(host));
 		binding_container_str(b, container, sizeof(container));
-		fprintf(f, "binding id=%s proto=%s host=%s container=%s slot=%u\n", b->id,
-			proto_name(b->proto), host, container, b->slot);
+		fprintf(f, "binding id=%s proto=%s host=%s container=%s slot=%u%s\n", b->id,
+			proto_name(b->proto), host, container, b->slot,
+			b->reserved ? " reserved=1" : "");
 	}
 	for (size_t i = 0; i < st->n_cursors; i++) {
 		const struct alloc_cursor *c = &st->cursors[i];

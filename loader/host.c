@@ -36,6 +36,8 @@ static const struct sock_prog sock_progs[] = {
 	{ "sock_recvmsg6", BPF_CGROUP_UDP6_RECVMSG },
 	{ "sock_getpeername4", BPF_CGROUP_INET4_GETPEERNAME },
 	{ "sock_getpeername6", BPF_CGROUP_INET6_GETPEERNAME },
+	{ "sock_post_bind4", BPF_CGROUP_INET4_POST_BIND },
+	{ "sock_post_bind6", BPF_CGROUP_INET6_POST_BIND },
 };
 
 #define N_SOCK_PROGS (sizeof(sock_progs) / sizeof(sock_progs[0]))

@@ -63,4 +63,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bp_local_addrs SEC(".maps");
 
+/* Number of bindings on each port (__u32), kept by the CLI next to bindings. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFPORT_MAX_BINDINGS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct bpfport_port_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bp_ports SEC(".maps");
+
 #endif /* BPFPORT_MAPS_H */

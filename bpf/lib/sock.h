@@ -7,6 +7,7 @@
  *
  *   sock_redirect()  connect4/6, sendmsg4/6: published endpoint -> container
  *   sock_restore()   getpeername4/6, recvmsg4/6: container -> published endpoint
+ *   sock_bind_taken() post_bind4/6: a host socket bound to a published port
  *
  * cgroup programs run for every socket in the cgroup whatever its network
  * namespace, so both act only in the host's namespace (netns cookie).
@@ -16,7 +17,7 @@
 
 #include "maps.h"
 
-static __always_inline bool sock_in_host_netns(struct bpf_sock_addr *ctx)
+static __always_inline bool sock_in_host_netns(void *ctx)
 {
 	struct bpfport_config *cfg;
 	__u32 zero = 0;
@@ -142,6 +143,47 @@ static __always_inline void sock_restore(struct bpf_sock_addr *ctx, __u8 family)
 	v = bpf_map_lookup_elem(&bp_sock_rev, &k);
 	if (v)
 		sock_write(ctx, family, &v->addr, v->port);
+}
+
+/*
+ * Once a port is published, a host process binding it would never see its
+ * traffic (the datapath takes it first): fail the bind with EADDRINUSE, as a
+ * second listener would. A wildcard bind collides with any binding on its
+ * port (bp_ports); a specific bind with a binding on that address or on the
+ * wildcard.
+ */
+static __always_inline bool sock_bind_taken(struct bpf_sock *sk, __u8 family)
+{
+	struct bpfport_port_key pk;
+	struct bpfport_bind_key k;
+	__u8 proto = (__u8)sk->protocol;
+
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return false;
+	if (!sock_in_host_netns(sk))
+		return false;
+	__builtin_memset(&k, 0, sizeof(k));
+	if (family == BPFPORT_AF_INET) {
+		k.host_addr.a[0] = sk->src_ip4;
+	} else {
+		k.host_addr.a[0] = sk->src_ip6[0];
+		k.host_addr.a[1] = sk->src_ip6[1];
+		k.host_addr.a[2] = sk->src_ip6[2];
+		k.host_addr.a[3] = sk->src_ip6[3];
+	}
+	k.host_port = bpf_htons((__u16)sk->src_port);
+	k.family = family;
+	k.proto = proto;
+	if (!(k.host_addr.a[0] | k.host_addr.a[1] | k.host_addr.a[2] | k.host_addr.a[3])) {
+		pk.port = k.host_port;
+		pk.family = family;
+		pk.proto = proto;
+		return bpf_map_lookup_elem(&bp_ports, &pk) != NULL;
+	}
+	if (bpf_map_lookup_elem(&bp_bindings, &k))
+		return true;
+	__builtin_memset(&k.host_addr, 0, sizeof(k.host_addr));
+	return bpf_map_lookup_elem(&bp_bindings, &k) != NULL;
 }
 
 #endif /* BPFPORT_SOCK_H */

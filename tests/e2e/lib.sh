@@ -82,7 +82,16 @@ in_ns() {
 }
 
 bp() { "$BUILD/bpfport" "$@"; }
-bpl() { "$BUILD/bpfport-loader" "$@"; }
+# The loader runs in the host namespace once it exists: `load` records that
+# namespace as the one the socket path and port reservations serve, so the
+# root namespace's sockets and sysctls are never touched.
+bpl() {
+	if [ -e "/run/netns/$HOST_NS" ]; then
+		"$BUILD/bpfport-loader" --netns "$HOST_NS" "$@"
+	else
+		"$BUILD/bpfport-loader" "$@"
+	fi
+}
 # Loader commands that resolve interface names run in the host namespace.
 bplh() { "$BUILD/bpfport-loader" --netns "$HOST_NS" "$@"; }
 
