@@ -8,7 +8,8 @@
  *   sock_*       the host's own processes: connect/sendmsg go straight to the
  *                container, getpeername/recvmsg show the published endpoint
  *
- * Every program passes every packet on: bpfport rewrites, it never drops.
+ * Packets pass on, rewritten or not; the one exception is a new flow from a
+ * source outside a binding's allow-list, which is dropped.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
@@ -20,19 +21,18 @@
 
 /* TC verdict "next": let later programs in a TCX chain see the packet too. */
 #define TC_ACT_UNSPEC (-1)
+#define TC_ACT_SHOT 2
 
 SEC("xdp")
 int xdp_ingress(struct xdp_md *ctx)
 {
-	translate_ingress(ctx, true);
-	return XDP_PASS;
+	return translate_ingress(ctx, true) == VERDICT_DROP ? XDP_DROP : XDP_PASS;
 }
 
 SEC("tc")
 int tc_ingress(struct __sk_buff *skb)
 {
-	translate_ingress(skb, false);
-	return TC_ACT_UNSPEC;
+	return translate_ingress(skb, false) == VERDICT_DROP ? TC_ACT_SHOT : TC_ACT_UNSPEC;
 }
 
 SEC("tc")

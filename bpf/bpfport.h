@@ -34,10 +34,13 @@ struct bpfport_bind_key {
 	__u8 proto; /* IPPROTO_TCP or IPPROTO_UDP */
 };
 
+/* The binding admits only sources listed in bp_allow. */
+#define BPFPORT_BIND_ALLOWLIST 0x1
+
 struct bpfport_bind_val {
 	struct bpfport_addr container_addr;
 	__be16 container_port;
-	__u16 flags;
+	__u16 flags;              /* BPFPORT_BIND_* */
 	__u32 slot; /* index into the counters map */
 	__u32 reserved[2];
 };
@@ -85,6 +88,19 @@ struct bpfport_counters {
 	__u64 rx_bytes;
 	__u64 tx_packets; /* container -> client (replies) */
 	__u64 tx_bytes;
+	__u64 dropped_packets; /* new flows from sources outside the allow-list */
+	__u64 reserved[3];
+};
+
+/*
+ * allow: per-binding source allow-lists, a longest-prefix-match trie. The
+ * first 32 bits of the key (the slot) always match exactly, so a lookup with
+ * prefixlen 32 + 128 finds the longest prefix listed for that binding.
+ */
+struct bpfport_allow_key {
+	__u32 prefixlen; /* 32 + the CIDR's prefix length */
+	__u32 slot;
+	__u32 addr[4];
 };
 
 /*
@@ -151,5 +167,6 @@ struct bpfport_port_key {
 #define BPFPORT_CT_DEFAULT_ENTRIES 262144
 #define BPFPORT_SOCK_REV_ENTRIES 65536
 #define BPFPORT_LOCAL_ADDRS_MAX 1024
+#define BPFPORT_ALLOW_MAX 65536
 
 #endif /* BPFPORT_H */

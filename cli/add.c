@@ -3,7 +3,8 @@
  * bpfport add: create or update a container and publish its ports.
  *
  *   add [--id ID] [--name NAME] [--ip ADDR]... [--expose PORT[-END][/PROTO]]...
- *       [--env KEY=VALUE]... [-p SPEC]... [-P] [--force] ['HOST -> CONTAINER[/PROTO]']
+ *       [--env KEY=VALUE]... [-p SPEC]... [-P] [--force] [--allow CIDR[,CIDR...]]
+ *       ['HOST -> CONTAINER[/PROTO]']
  *
  * Everything is parsed and checked before anything changes: usage errors
  * exit 2 with Docker's texts, conflicts and ports in use exit 1, and either
@@ -32,6 +33,8 @@ struct add_args {
 	size_t n_maps;
 	bool publish_all;          /* -P */
 	bool force;                /* --force: publish over a host listener */
+	struct cidr allow[BINDING_ALLOW_MAX * 2]; /* --allow, both families */
+	size_t n_allow;
 	char *spec_words[64];      /* the arrow form, if any */
 	int n_spec_words;
 };
@@ -100,6 +103,23 @@ static int add_publish(struct add_args *a, const char *s)
 	return 0;
 }
 
+static int add_allow(struct add_args *a, const char *list)
+{
+	char buf[1024];
+
+	if (snprintf(buf, sizeof(buf), "%s", list) >= (int)sizeof(buf))
+		return add_usage("--allow list too long: \"%.32s...\"", list);
+	for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+		if (a->n_allow == sizeof(a->allow) / sizeof(a->allow[0]))
+			return add_usage("too many --allow prefixes (at most 16 per family)%s", "");
+		if (cidr_parse(tok, &a->allow[a->n_allow]))
+			return add_usage("invalid --allow prefix \"%s\": expected ADDRESS[/LENGTH]",
+					 tok);
+		a->n_allow++;
+	}
+	return a->n_allow ? 0 : add_usage("--allow needs at least one prefix%s", "");
+}
+
 /* "--opt VALUE" or "--opt=VALUE"; returns the value or NULL. */
 static const char *opt_value(int argc, char **argv, int *i, const char *opt)
 {
@@ -142,6 +162,8 @@ static int parse_add_args(int argc, char **argv, struct add_args *a)
 			ret = add_ip(a, v);
 		} else if ((v = opt_value(argc, argv, &i, "--expose"))) {
 			ret = add_expose(a, v);
+		} else if ((v = opt_value(argc, argv, &i, "--allow"))) {
+			ret = add_allow(a, v);
 		} else if ((v = opt_value(argc, argv, &i, "--env"))) {
 			if (!strchr(v, '=') || v[0] == '=')
 				return add_usage("invalid --env \"%s\": expected KEY=VALUE", v);
@@ -404,6 +426,22 @@ static int plan_all(struct txn *t, const struct add_args *a, struct container *c
 			      : 0;
 	if (!ret && a->publish_all)
 		ret = plan_publish_all(t, c, !a->force, plan, err, sizeof(err));
+	/* Each binding admits the --allow prefixes of its own family. */
+	for (size_t i = 0; !ret && a->n_allow && i < plan->n; i++) {
+		struct binding *pb = &plan->bindings[i];
+		char host[ENDPOINT_STR_MAX];
+
+		binding_host_str(pb, host, sizeof(host));
+		if (binding_set_allow(pb, a->allow, a->n_allow)) {
+			snprintf(err, sizeof(err), "too many --allow prefixes for %s (at most %d)",
+				 host, BINDING_ALLOW_MAX);
+			ret = PUBLISH_UNSUPPORTED;
+		} else if (!pb->n_allow) {
+			snprintf(err, sizeof(err), "no %s prefix in --allow for %s: it would admit "
+				 "no one", family_name(pb->family), host);
+			ret = PUBLISH_UNSUPPORTED;
+		}
+	}
 	if (ret) {
 		if (ret == PUBLISH_NOMEM)
 			snprintf(err, sizeof(err), "out of memory");

@@ -15,7 +15,7 @@ struct cli_opts opts;
 const struct cmd cli_cmds[] = {
 	{ "add", cmd_add,
 	  "add [--id ID] [--name NAME] [--ip ADDR]... [--expose PORT[-END][/PROTO]]...\n"
-	  "    [--env KEY=VALUE]... [-p SPEC]... [-P] [--force]\n"
+	  "    [--env KEY=VALUE]... [-p SPEC]... [-P] [--force] [--allow CIDR[,CIDR...]]\n"
 	  "    ['HOST_IP:HOST_PORT -> CONTAINER_IP:PORT[/PROTO]']",
 	  "Create or update a container and publish its ports.\n"
 	  "-p takes Docker's grammar: PORT, HOST_PORT:PORT, IP:HOST_PORT:PORT, IP::PORT,\n"
@@ -29,7 +29,9 @@ const struct cmd cli_cmds[] = {
 	  "listens on is refused (--force publishes anyway). A failed add changes nothing.\n"
 	  "Run in the host's namespace (--netns), published ports also go into\n"
 	  "net.ipv4.ip_local_reserved_ports, and host processes that bind one get\n"
-	  "EADDRINUSE." },
+	  "EADDRINUSE.\n"
+	  "--allow restricts the new bindings to clients from those prefixes; others are\n"
+	  "dropped at the interface and counted (list: dropped_packets)." },
 	{ "del", cmd_del, "del 'HOST_IP:HOST_PORT -> CONTAINER_IP:CONTAINER_PORT[/tcp|/udp]'",
 	  "Remove one binding and drop its tracked flows." },
 	{ "rm", cmd_rm, "rm CONTAINER",

@@ -45,6 +45,16 @@ static void list_json(const struct state *st, const struct dp *dp)
 		jw_uint_field(jw, "rx_bytes", c.rx_bytes);
 		jw_uint_field(jw, "tx_packets", c.tx_packets);
 		jw_uint_field(jw, "tx_bytes", c.tx_bytes);
+		jw_uint_field(jw, "dropped_packets", c.dropped_packets);
+		jw_name(jw, "allow");
+		jw_array_start(jw);
+		for (size_t j = 0; j < b->n_allow; j++) {
+			char cidr[64];
+
+			cidr_format(&b->allow[j], cidr, sizeof(cidr));
+			jw_string(jw, cidr);
+		}
+		jw_array_end(jw);
 		jw_object_end(jw);
 	}
 	jw_array_end(jw);
@@ -53,8 +63,8 @@ static void list_json(const struct state *st, const struct dp *dp)
 
 static void list_text(const struct state *st, const struct dp *dp)
 {
-	printf("%-20s %-5s %-24s %-24s %10s %12s %10s %12s\n", "ID", "PROTO", "HOST", "CONTAINER",
-	       "RX_PKTS", "RX_BYTES", "TX_PKTS", "TX_BYTES");
+	printf("%-20s %-5s %-24s %-24s %10s %12s %10s %12s %8s\n", "ID", "PROTO", "HOST",
+	       "CONTAINER", "RX_PKTS", "RX_BYTES", "TX_PKTS", "TX_BYTES", "DROPPED");
 	for (size_t i = 0; i < st->n_bindings; i++) {
 		const struct binding *b = &st->bindings[i];
 		char host[ENDPOINT_STR_MAX], container[ENDPOINT_STR_MAX];
@@ -64,9 +74,9 @@ static void list_text(const struct state *st, const struct dp *dp)
 			dp_counters_read(dp, b->slot, &c);
 		binding_host_str(b, host, sizeof(host));
 		binding_container_str(b, container, sizeof(container));
-		printf("%-20s %-5s %-24s %-24s %10llu %12llu %10llu %12llu\n", b->id,
+		printf("%-20s %-5s %-24s %-24s %10llu %12llu %10llu %12llu %8llu\n", b->id,
 		       proto_name(b->proto), host, container, c.rx_packets, c.rx_bytes,
-		       c.tx_packets, c.tx_bytes);
+		       c.tx_packets, c.tx_bytes, c.dropped_packets);
 	}
 }
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
@@ -132,6 +133,8 @@ void binding_to_val(const struct binding *b, struct bpfport_bind_val *val)
 	val->container_addr = b->container_addr;
 	val->container_port = htons(b->container_port);
 	val->slot = b->slot;
+	if (b->n_allow)
+		val->flags |= BPFPORT_BIND_ALLOWLIST;
 }
 
 void binding_host_str(const struct binding *b, char *buf, size_t len)
@@ -166,4 +169,63 @@ bool id_is_valid(const char *id)
 			return false;
 	}
 	return true;
+}
+
+/* Host bits are cleared, so equal prefixes compare (and key the trie) equal. */
+static void cidr_mask(struct cidr *c)
+{
+	unsigned int bits = c->family == BPFPORT_AF_INET ? 32 : 128;
+	__u8 *bytes = (__u8 *)c->addr.a;
+
+	for (unsigned int i = c->prefixlen; i < bits; i++)
+		bytes[i / 8] &= (__u8)~(0x80 >> (i % 8));
+}
+
+int cidr_parse(const char *s, struct cidr *c)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	unsigned long len;
+	char *slash, *end;
+
+	if (snprintf(buf, sizeof(buf), "%s", s) >= (int)sizeof(buf))
+		return -EINVAL;
+	memset(c, 0, sizeof(*c));
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash++ = '\0';
+	if (addr_parse(buf, &c->family, &c->addr))
+		return -EINVAL;
+	len = c->family == BPFPORT_AF_INET ? 32 : 128;
+	if (slash) {
+		unsigned long max = len;
+
+		errno = 0;
+		len = strtoul(slash, &end, 10);
+		if (errno || *end || !*slash || len > max)
+			return -EINVAL;
+	}
+	c->prefixlen = (__u8)len;
+	cidr_mask(c);
+	return 0;
+}
+
+void cidr_format(const struct cidr *c, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	addr_format(c->family, &c->addr, ip, sizeof(ip));
+	snprintf(buf, len, "%s/%u", ip, c->prefixlen);
+}
+
+int binding_set_allow(struct binding *b, const struct cidr *all, size_t n)
+{
+	b->n_allow = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (all[i].family != b->family)
+			continue;
+		if (b->n_allow == BINDING_ALLOW_MAX)
+			return -E2BIG;
+		b->allow[b->n_allow++] = all[i];
+	}
+	return 0;
 }

@@ -23,6 +23,15 @@
 #define ENDPOINT_STR_MAX 56
 #define ERRBUF_MAX 256
 
+/* A source prefix of an allow-list. */
+struct cidr {
+	__u8 family;
+	__u8 prefixlen;
+	struct bpfport_addr addr;
+};
+
+#define BINDING_ALLOW_MAX 16
+
 struct binding {
 	char id[BINDING_ID_MAX];
 	__u8 family;
@@ -33,6 +42,8 @@ struct binding {
 	bool reserved; /* bpfport put host_port in ip_local_reserved_ports */
 	struct bpfport_addr host_addr;
 	struct bpfport_addr container_addr;
+	__u8 n_allow; /* 0: every source */
+	struct cidr allow[BINDING_ALLOW_MAX];
 };
 
 /* Parse a spec given as one or more words: "A -> B", "A", "->", "B" or "A to B". */
@@ -51,5 +62,11 @@ void binding_container_str(const struct binding *b, char *buf, size_t len);
 void binding_spec_str(const struct binding *b, char *buf, size_t len);
 
 bool id_is_valid(const char *id);
+
+/* "10.0.0.0/8", "2001:db8::/32", or an address alone (a host prefix). */
+int cidr_parse(const char *s, struct cidr *c);
+void cidr_format(const struct cidr *c, char *buf, size_t len);
+/* "a,b,c": the prefixes of the binding's family, into b->allow. */
+int binding_set_allow(struct binding *b, const struct cidr *all, size_t n);
 
 #endif /* BPFPORT_BINDING_H */

@@ -45,9 +45,9 @@ static int open_map(const char *pin_dir, const char *name)
 
 int dp_open(const char *pin_dir, struct dp *dp)
 {
-	int *fds[] = { &dp->bindings_fd, &dp->ct_fd, &dp->counters_fd, &dp->config_fd,
-		       &dp->ports_fd };
-	const char *names[] = { MAP_BINDINGS, MAP_CT, MAP_COUNTERS, MAP_CONFIG, MAP_PORTS };
+	int *fds[] = { &dp->bindings_fd, &dp->ct_fd,	 &dp->counters_fd,
+		       &dp->config_fd,	 &dp->ports_fd, &dp->allow_fd };
+	const char *names[] = { MAP_BINDINGS, MAP_CT, MAP_COUNTERS, MAP_CONFIG, MAP_PORTS, MAP_ALLOW };
 	const size_t n = sizeof(fds) / sizeof(fds[0]);
 
 	for (size_t i = 0; i < n; i++)
@@ -66,12 +66,14 @@ int dp_open(const char *pin_dir, struct dp *dp)
 
 void dp_close(struct dp *dp)
 {
-	int fds[] = { dp->bindings_fd, dp->ct_fd, dp->counters_fd, dp->config_fd, dp->ports_fd };
+	int fds[] = { dp->bindings_fd, dp->ct_fd,    dp->counters_fd,
+		      dp->config_fd,   dp->ports_fd, dp->allow_fd };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
-	dp->bindings_fd = dp->ct_fd = dp->counters_fd = dp->config_fd = dp->ports_fd = -1;
+	dp->bindings_fd = dp->ct_fd = dp->counters_fd = dp->config_fd = dp->ports_fd =
+		dp->allow_fd = -1;
 }
 
 /* Count one more (delta 1) or one fewer (-1) binding on b's port. */
@@ -88,6 +90,42 @@ static int ports_adjust(const struct dp *dp, const struct binding *b, int delta)
 	return bpf_map_update_elem(dp->ports_fd, &key, &count, BPF_ANY) ? -errno : 0;
 }
 
+static void allow_key(const struct binding *b, const struct cidr *c, struct bpfport_allow_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->prefixlen = 32 + c->prefixlen;
+	k->slot = b->slot;
+	memcpy(k->addr, c->addr.a, sizeof(k->addr));
+}
+
+static void allow_remove(const struct dp *dp, const struct binding *b)
+{
+	struct bpfport_allow_key k;
+
+	for (size_t i = 0; i < b->n_allow; i++) {
+		allow_key(b, &b->allow[i], &k);
+		bpf_map_delete_elem(dp->allow_fd, &k);
+	}
+}
+
+/* Prefixes first: the binding must never be live with a partial list. */
+static int allow_install(const struct dp *dp, const struct binding *b)
+{
+	struct bpfport_allow_key k;
+	__u8 one = 1;
+
+	for (size_t i = 0; i < b->n_allow; i++) {
+		allow_key(b, &b->allow[i], &k);
+		if (bpf_map_update_elem(dp->allow_fd, &k, &one, BPF_ANY)) {
+			int err = -errno;
+
+			allow_remove(dp, b);
+			return err;
+		}
+	}
+	return 0;
+}
+
 int dp_binding_install(const struct dp *dp, const struct binding *b)
 {
 	struct bpfport_bind_key key;
@@ -95,15 +133,22 @@ int dp_binding_install(const struct dp *dp, const struct binding *b)
 	int err;
 
 	err = dp_counters_reset(dp, b->slot);
+	if (!err)
+		err = allow_install(dp, b);
 	if (err)
 		return err;
 	binding_to_key(b, &key);
 	binding_to_val(b, &val);
-	if (bpf_map_update_elem(dp->bindings_fd, &key, &val, BPF_NOEXIST))
-		return -errno;
+	if (bpf_map_update_elem(dp->bindings_fd, &key, &val, BPF_NOEXIST)) {
+		err = -errno;
+		allow_remove(dp, b);
+		return err;
+	}
 	err = ports_adjust(dp, b, 1);
-	if (err)
+	if (err) {
 		bpf_map_delete_elem(dp->bindings_fd, &key);
+		allow_remove(dp, b);
+	}
 	return err;
 }
 
@@ -117,6 +162,7 @@ int dp_binding_remove(const struct dp *dp, const struct binding *b)
 			return -errno;
 	} else {
 		ports_adjust(dp, b, -1);
+		allow_remove(dp, b);
 	}
 	/* New flows miss from here on; existing ones must stop too. */
 	return dp_ct_flush_slot(dp, b->slot) < 0 ? -errno : 0;
@@ -162,6 +208,7 @@ int dp_counters_read(const struct dp *dp, __u32 slot, struct bpfport_counters *s
 		sum->rx_bytes += percpu[i].rx_bytes;
 		sum->tx_packets += percpu[i].tx_packets;
 		sum->tx_bytes += percpu[i].tx_bytes;
+		sum->dropped_packets += percpu[i].dropped_packets;
 	}
 	free(percpu);
 	return 0;

@@ -29,6 +29,7 @@
 #define MAP_SOCK_REV "bp_sock_rev"
 #define MAP_LOCAL_ADDRS "bp_local_addrs"
 #define MAP_PORTS "bp_ports"
+#define MAP_ALLOW "bp_allow"
 
 struct dp {
 	int bindings_fd;
@@ -36,6 +37,7 @@ struct dp {
 	int counters_fd;
 	int config_fd;
 	int ports_fd;
+	int allow_fd;
 };
 
 /* Paths resolved from flags, then BPFPORT_PIN_DIR / BPFPORT_STATE, then defaults. */

@@ -77,6 +77,24 @@ static const char *field(char **words, int n, const char *key)
 	return NULL;
 }
 
+static int parse_allow(const char *list, struct binding *b)
+{
+	char buf[STATE_LINE_MAX / 4];
+
+	if (!list)
+		return 0;
+	if (snprintf(buf, sizeof(buf), "%s", list) >= (int)sizeof(buf))
+		return -EINVAL;
+	for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+		struct cidr c;
+
+		if (cidr_parse(tok, &c) || c.family != b->family || b->n_allow == BINDING_ALLOW_MAX)
+			return -EINVAL;
+		b->allow[b->n_allow++] = c;
+	}
+	return b->n_allow ? 0 : -EINVAL;
+}
+
 static int parse_binding_record(char **words, int n, struct binding *b)
 {
 	const char *id = field(words, n, "id"), *proto = field(words, n, "proto");
@@ -101,7 +119,7 @@ static int parse_binding_record(char **words, int n, struct binding *b)
 	if (errno || *end || b->slot >= BPFPORT_MAX_BINDINGS)
 		return -EINVAL;
 	b->reserved = field(words, n, "reserved") != NULL;
-	return 0;
+	return parse_allow(field(words, n, "allow"), b);
 }
 
 static int parse_container_word(struct container *c, const char *word)
@@ -380,9 +398,16 @@ static int write_records(FILE *f, const struct state *st)
 
 		binding_host_str(b, host, sizeof(host));
 		binding_container_str(b, container, sizeof(container));
-		fprintf(f, "binding id=%s proto=%s host=%s container=%s slot=%u%s\n", b->id,
+		fprintf(f, "binding id=%s proto=%s host=%s container=%s slot=%u%s", b->id,
 			proto_name(b->proto), host, container, b->slot,
 			b->reserved ? " reserved=1" : "");
+		for (size_t j = 0; j < b->n_allow; j++) {
+			char cidr[64];
+
+			cidr_format(&b->allow[j], cidr, sizeof(cidr));
+			fprintf(f, "%s%s", j ? "," : " allow=", cidr);
+		}
+		fputc('\n', f);
 	}
 	for (size_t i = 0; i < st->n_cursors; i++) {
 		const struct alloc_cursor *c = &st->cursors[i];

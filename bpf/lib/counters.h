@@ -2,6 +2,7 @@
 /*
  *   count_rx()  a packet translated towards a container
  *   count_tx()  a reply translated back towards a client
+ *   count_drop()  a new flow refused by the binding's allow-list
  */
 #ifndef BPFPORT_COUNTERS_H
 #define BPFPORT_COUNTERS_H
@@ -27,6 +28,14 @@ static __always_inline void count_tx(__u32 slot, __u32 len)
 		return;
 	c->tx_packets++;
 	c->tx_bytes += len;
+}
+
+static __always_inline void count_drop(__u32 slot)
+{
+	struct bpfport_counters *c = bpf_map_lookup_elem(&bp_counters, &slot);
+
+	if (c)
+		c->dropped_packets++;
 }
 
 #endif /* BPFPORT_COUNTERS_H */

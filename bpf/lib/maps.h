@@ -73,4 +73,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bp_ports SEC(".maps");
 
+/* Source CIDRs admitted per binding (value unused); see bpfport_allow_key. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, BPFPORT_ALLOW_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct bpfport_allow_key);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bp_allow SEC(".maps");
+
 #endif /* BPFPORT_MAPS_H */

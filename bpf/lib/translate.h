@@ -2,7 +2,8 @@
 /*
  * The two halves of publishing a port, shared by the XDP and TC programs.
  *
- *   translate_ingress()  client -> published endpoint becomes client -> container
+ *   translate_ingress()  client -> published endpoint becomes client -> container;
+ *                        VERDICT_DROP for a source the binding's allow-list refuses
  *   translate_reply()    container -> client becomes published endpoint -> client
  */
 #ifndef BPFPORT_TRANSLATE_H
@@ -14,6 +15,24 @@
 #include "maps.h"
 #include "nat.h"
 #include "parse.h"
+
+enum verdict {
+	VERDICT_PASS,
+	VERDICT_DROP,
+};
+
+/* Only the first packet of a flow is checked: an established flow was admitted. */
+static __always_inline bool source_allowed(const struct bpfport_bind_val *b, const struct pkt *p)
+{
+	struct bpfport_allow_key k;
+
+	if (!(b->flags & BPFPORT_BIND_ALLOWLIST))
+		return true;
+	k.prefixlen = 32 + (p->family == BPFPORT_AF_INET ? 32 : 128);
+	k.slot = b->slot;
+	__builtin_memcpy(k.addr, p->saddr.a, sizeof(k.addr));
+	return bpf_map_lookup_elem(&bp_allow, &k) != NULL;
+}
 
 /* Specific address first, then the wildcard, as Docker's DNAT rules match. */
 static __always_inline struct bpfport_bind_val *binding_lookup(void *ctx, const bool xdp,
@@ -38,16 +57,16 @@ static __always_inline struct bpfport_bind_val *binding_lookup(void *ctx, const 
 	return b;
 }
 
-static __always_inline void translate_ingress(void *ctx, const bool xdp)
+static __always_inline enum verdict translate_ingress(void *ctx, const bool xdp)
 {
 	struct bpfport_ct_val *ctv;
 	struct bpfport_bind_val *b;
 	struct pkt p;
 
 	if (parse_packet(ctx, xdp, &p) != PARSE_OK)
-		return;
+		return VERDICT_PASS;
 	if (addr_is_loopback(&p))
-		return;
+		return VERDICT_PASS;
 
 	ctv = ct_lookup(&p, BPFPORT_CT_INGRESS);
 	if (ctv) {
@@ -57,18 +76,23 @@ static __always_inline void translate_ingress(void *ctx, const bool xdp)
 		ct_touch(ctv, &p);
 		count_rx(ctv->slot, p.len);
 		nat_rewrite(ctx, xdp, &p, &op);
-		return;
+		return VERDICT_PASS;
 	}
 
 	b = binding_lookup(ctx, xdp, &p);
 	if (!b)
-		return;
+		return VERDICT_PASS;
+	if (!source_allowed(b, &p)) {
+		count_drop(b->slot);
+		return VERDICT_DROP;
+	}
 	struct nat_op op = { .dst = true, .addr = b->container_addr, .port = b->container_port };
 
 	if (ct_create(&p, b, &op.peer_port))
-		return;
+		return VERDICT_PASS;
 	count_rx(b->slot, p.len);
 	nat_rewrite(ctx, xdp, &p, &op);
+	return VERDICT_PASS;
 }
 
 static __always_inline void translate_reply(void *ctx, const bool xdp)
