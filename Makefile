@@ -41,7 +41,7 @@ DEPS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 make gcc li
 	pkg-config python3 curl jq socat netcat-openbsd tcpdump iptables nftables util-linux \
 	clang-format
 
-.PHONY: all deps test test-unit bench clean install demo format format-check
+.PHONY: all deps test test-unit bench bench-quick bench-deps clean install demo format format-check
 all: $(O)/bpfport $(O)/bpfport-loader $(O)/test_unit $(O)/test_datapath
 
 $(O)/bpfport.bpf.o: bpf/bpfport.bpf.c $(BPF_HDRS) | $(O)
@@ -84,8 +84,19 @@ test-unit: $(O)/test_unit
 demo: all
 	tests/demo.sh
 
-bench: all
-	@echo "benchmarks: see issue 5 (not yet implemented)"; exit 1
+# Benchmarks (bench/README in README.md's Performance section). Never part of
+# `make test`: they take minutes and need the packages bench-deps installs.
+$(O)/microbench: $(O)/bench/microbench.o
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+bench-deps:
+	bench/deps.sh
+
+bench: all $(O)/microbench bench-deps
+	bench/bench.sh
+
+bench-quick: all $(O)/microbench bench-deps
+	bench/bench.sh --quick
 
 install: all
 	install -D -m 0755 $(O)/bpfport $(DESTDIR)$(PREFIX)/sbin/bpfport

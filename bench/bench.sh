@@ -1,0 +1,619 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# The benchmark suite: `make bench` (a few minutes) and `make bench-quick`
+# (under a minute).
+#
+#   bench/bench.sh [--quick] [--out DIR]
+#
+# Builds the end-to-end tests' topology (tests/e2e/lib.sh: client, host with a
+# bridge, container; documentation addresses only, nothing outside the
+# namespaces is touched) with nginx, iperf3 and sockperf servers in the
+# container, and measures every way of reaching them, interleaved: each round
+# visits every peer in a rotated order, so machine drift spreads over all of
+# them, and the report keeps the median of the rounds.
+#
+#   direct            the client reaches the container's own address (the ceiling)
+#   bpfport-native    bpfport, XDP in the veth driver + TC egress
+#   bpfport-generic   bpfport, XDP on the skb + TC egress
+#   bpfport-tc        bpfport, TC ingress + TC egress
+#   iptables-1        DNAT in a DOCKER chain as Docker writes it, our 3 ports only
+#   iptables-10k      the same with 10,000 published ports, ours last
+#   nft-map-10k       nftables DNAT through a map of 10,000 entries
+#   docker-proxy      Docker's userland proxy
+#
+# Workloads: new connections (HTTP, Connection: close), kept-alive requests,
+# bulk TCP (offloads on and off), UDP request/response; latency percentiles.
+# Then the BPF_PROG_TEST_RUN micro-benchmarks (build/microbench) and the
+# control plane (bulk and looped `bpfport add`, `bpfport port`).
+#
+# Raw records go to DIR/results.tsv; bench/report.py turns them into
+# DIR/results.md and DIR/results.png. DIR is bench/ for the full run and
+# build/bench/quick/ for the quick one (so a quick run never overwrites the
+# committed results).
+set -u
+BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+. "$BENCH_DIR/../tests/e2e/lib.sh"
+
+MODE=full
+OUT_DIR=
+usage() { echo "Usage: bench/bench.sh [--quick] [--out DIR]"; }
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) MODE=quick ;;
+	--out)
+		[ $# -ge 2 ] || { usage >&2; exit 2; }
+		OUT_DIR=$2
+		shift
+		;;
+	-h | --help) usage; exit 0 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+	shift
+done
+
+if [ "$MODE" = full ]; then
+	ROUNDS=3 DUR=2 MICRO_ARGS=() LOOP_ADDS=1000 LOOP_ADDS_FULL=100 PORT_CALLS=50
+	WORKLOADS=(conn rps bulk bulk_nooff udp)
+	OUT_DIR=${OUT_DIR:-$ROOT_DIR/bench}
+else
+	# sockperf spends 2 s warming up whatever the duration: quick mode keeps
+	# one workload per kind (connections, bulk, request/response) to stay
+	# under a minute.
+	ROUNDS=1 DUR=1 MICRO_ARGS=(-q) LOOP_ADDS=100 LOOP_ADDS_FULL=20 PORT_CALLS=10
+	WORKLOADS=(conn bulk udp)
+	OUT_DIR=${OUT_DIR:-$BUILD/bench/quick}
+fi
+PEERS=(direct bpfport-native bpfport-generic bpfport-tc iptables-1 iptables-10k nft-map-10k
+	docker-proxy)
+FILLER_PORTS=9997 # + our 3 = 10,000 published ports for the 10k peers
+CONNS=16          # concurrent connections of wrk
+PROXY=${DOCKER_PROXY:-$BUILD/bench/docker-proxy}
+T0=$SECONDS
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "bench: needs root (network namespaces, BPF)" >&2
+	exit 1
+fi
+e2e_init bench
+TSV=$WORK/results.tsv
+
+# --- output ------------------------------------------------------------------
+
+log() { printf '[%4ds] %s\n' $((SECONDS - T0)) "$*"; }
+# rec FIELD...: one tab-separated record
+rec() {
+	local IFS=$'\t'
+	echo "$*" >>"$TSV"
+}
+note() {
+	log "note: $*"
+	rec note "$*"
+}
+
+have() { command -v "$1" >/dev/null; }
+
+# --- environment ---------------------------------------------------------------
+
+record_meta() {
+	local v
+	rec meta mode "$MODE"
+	rec meta rounds "$ROUNDS"
+	rec meta duration_s "$DUR"
+	rec meta date "$(date -u '+%Y-%m-%d %H:%M UTC')"
+	rec meta kernel "$(uname -r)"
+	rec meta cpu "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+	rec meta cpus "$(nproc)"
+	rec meta memory "$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
+	v=$(cd "$ROOT_DIR" && git rev-parse --short HEAD 2>/dev/null)
+	[ -n "$(cd "$ROOT_DIR" && git status --porcelain -- bpf lib loader cli 2>/dev/null)" ] &&
+		v="$v (with uncommitted changes in bpf/ lib/ loader/ cli/)"
+	rec meta commit "$v"
+	have wrk && rec meta wrk "$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
+	have iperf3 && rec meta iperf3 "$(iperf3 --version 2>&1 | head -1 | cut -d' ' -f1-2)"
+	have sockperf && rec meta sockperf "$(sockperf --version 2>&1 | sed -n 's/.*version \([^ ]*\).*/\1/p' | head -1)"
+	have nginx && rec meta nginx "$(nginx -v 2>&1 | sed 's/.*version: //')"
+	have iptables && rec meta iptables "$(iptables -V)"
+	have nft && rec meta nft "$(nft -v)"
+	[ -e "$PROXY.version" ] && rec meta docker_proxy "docker.io $(cat "$PROXY.version")"
+	return 0
+}
+
+# --- servers in the container ---------------------------------------------------
+
+HTTP_PORT=8080 BULK_PORT=5201 UDP_PORT=7000 # in the container
+PUB_HTTP=80 PUB_BULK=5201 PUB_UDP=7000       # published on the host
+
+start_servers() {
+	if have nginx; then
+		cat >"$WORK/nginx.conf" <<-EOF
+			worker_processes 1;
+			daemon off;
+			pid $WORK/nginx.pid;
+			error_log $WORK/nginx.err;
+			events { worker_connections 8192; }
+			http {
+				access_log off;
+				keepalive_requests 10000000;
+				server {
+					listen $CT_IP:$HTTP_PORT reuseport backlog=4096;
+					location / { return 200 "ok\n"; }
+				}
+			}
+		EOF
+		in_ns "$CT_NS" nginx -c "$WORK/nginx.conf" -p "$WORK" >>"$WORK/servers.log" 2>&1 &
+		PIDS+=($!)
+		wait_until 10 http_get "http://$CT_IP:$HTTP_PORT/" >/dev/null 2>&1 ||
+			{ echo "nginx did not start: $(cat "$WORK/nginx.err" 2>/dev/null)" >&2; return 1; }
+	fi
+	if have iperf3; then
+		in_ns "$CT_NS" iperf3 -s -B "$CT_IP" -p "$BULK_PORT" >>"$WORK/servers.log" 2>&1 &
+		PIDS+=($!)
+		wait_until 10 _listening "$CT_NS" -t "$BULK_PORT" || return 1
+	fi
+	if have sockperf; then
+		in_ns "$CT_NS" sockperf sr -i "$CT_IP" -p "$UDP_PORT" >>"$WORK/servers.log" 2>&1 &
+		PIDS+=($!)
+		wait_until 10 _listening "$CT_NS" -u "$UDP_PORT" || return 1
+	fi
+	return 0
+}
+
+# _listening NS -t|-u PORT
+_listening() {
+	in_ns "$1" ss -Hln "$2" "sport = :$3" 2>/dev/null | grep -q .
+}
+
+# --- peers ---------------------------------------------------------------------
+#
+# peer_setup NAME sets TARGET (address the client connects to) and the ports;
+# peer_teardown NAME undoes it. Between peers the host namespace carries no
+# rule, program or proxy.
+
+IPT_NFT=
+have iptables && iptables -V 2>/dev/null | grep -q nf_tables && IPT_NFT=1
+
+_ipt_rules() { # _ipt_rules FILLERS: Docker's rules for our 3 ports after FILLERS others
+	local n=$1 i p
+	echo '*nat'
+	echo ':PREROUTING ACCEPT [0:0]'
+	echo ':INPUT ACCEPT [0:0]'
+	echo ':OUTPUT ACCEPT [0:0]'
+	echo ':POSTROUTING ACCEPT [0:0]'
+	echo ':DOCKER - [0:0]'
+	echo '-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER'
+	echo '-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER'
+	echo "-A POSTROUTING -s $BRIDGE_IP/24 ! -o br0 -j MASQUERADE"
+	echo '-A DOCKER -i br0 -j RETURN'
+	# Per published port Docker writes a hairpin MASQUERADE, a DNAT and a
+	# filter ACCEPT; other containers' ports come first (ours was published last).
+	for ((i = 0; i < n; i++)); do
+		p=$((10000 + i))
+		echo "-A POSTROUTING -s 198.51.100.$((100 + i % 100))/32 -d 198.51.100.$((100 + i % 100))/32 -p tcp -m tcp --dport $p -j MASQUERADE"
+		echo "-A DOCKER ! -i br0 -p tcp -m tcp --dport $p -j DNAT --to-destination 198.51.100.$((100 + i % 100)):$p"
+	done
+	for p in tcp:$PUB_HTTP:$HTTP_PORT tcp:$PUB_BULK:$BULK_PORT udp:$PUB_UDP:$UDP_PORT; do
+		IFS=: read -r pr hp cp <<<"$p"
+		echo "-A POSTROUTING -s $CT_IP/32 -d $CT_IP/32 -p $pr -m $pr --dport $cp -j MASQUERADE"
+		echo "-A DOCKER ! -i br0 -p $pr -m $pr --dport $hp -j DNAT --to-destination $CT_IP:$cp"
+	done
+	echo 'COMMIT'
+	echo '*filter'
+	echo ':INPUT ACCEPT [0:0]'
+	echo ':FORWARD DROP [0:0]'
+	echo ':OUTPUT ACCEPT [0:0]'
+	echo ':DOCKER - [0:0]'
+	echo '-A FORWARD -o br0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT'
+	echo '-A FORWARD -o br0 -j DOCKER'
+	echo '-A FORWARD -i br0 ! -o br0 -j ACCEPT'
+	echo '-A FORWARD -i br0 -o br0 -j ACCEPT'
+	for ((i = 0; i < n; i++)); do
+		echo "-A DOCKER -d 198.51.100.$((100 + i % 100))/32 ! -i br0 -o br0 -p tcp -m tcp --dport $((10000 + i)) -j ACCEPT"
+	done
+	for p in tcp:$HTTP_PORT udp:$UDP_PORT tcp:$BULK_PORT; do
+		echo "-A DOCKER -d $CT_IP/32 ! -i br0 -o br0 -p ${p%%:*} -m ${p%%:*} --dport ${p#*:} -j ACCEPT"
+	done
+	echo 'COMMIT'
+}
+
+_nft_rules() { # _nft_rules FILLERS
+	local n=$1 i sep=
+	echo 'table ip bpfport_bench {'
+	echo '	map tcp_pub {'
+	echo '		type ipv4_addr . inet_service : ipv4_addr . inet_service'
+	printf '\t\telements = { '
+	for ((i = 0; i < n; i++)); do
+		printf '%s%s . %d : 198.51.100.%d . %d' "$sep" "$HOST_IP" $((10000 + i)) $((100 + i % 100)) $((10000 + i))
+		sep=', '
+	done
+	printf '%s%s . %d : %s . %d, %s . %d : %s . %d }\n' "$sep" "$HOST_IP" "$PUB_HTTP" "$CT_IP" \
+		"$HTTP_PORT" "$HOST_IP" "$PUB_BULK" "$CT_IP" "$BULK_PORT"
+	echo '	}'
+	echo '	map udp_pub {'
+	echo '		type ipv4_addr . inet_service : ipv4_addr . inet_service'
+	echo "		elements = { $HOST_IP . $PUB_UDP : $CT_IP . $UDP_PORT }"
+	echo '	}'
+	echo '	chain prerouting {'
+	echo '		type nat hook prerouting priority dstnat; policy accept;'
+	echo '		dnat ip to ip daddr . tcp dport map @tcp_pub'
+	echo '		dnat ip to ip daddr . udp dport map @udp_pub'
+	echo '	}'
+	echo '}'
+}
+
+# Remove every netfilter rule from the host namespace (ours alone: it is ours).
+_nf_flush() {
+	if [ -n "$IPT_NFT" ] || have nft; then
+		in_ns "$HOST_NS" nft flush ruleset 2>/dev/null
+	fi
+	if [ -z "$IPT_NFT" ] && have iptables; then
+		printf '*nat\nCOMMIT\n*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n' |
+			in_ns "$HOST_NS" iptables-restore 2>/dev/null
+	fi
+	_ct_flush
+}
+_ct_flush() { have conntrack && in_ns "$HOST_NS" conntrack -F >/dev/null 2>&1; return 0; }
+
+PROXY_PIDS=()
+_proxy_start() { # _proxy_start PROTO HOST_PORT CONTAINER_PORT
+	in_ns "$HOST_NS" "$PROXY" -proto "$1" -host-ip 0.0.0.0 -host-port "$2" \
+		-container-ip "$CT_IP" -container-port "$3" 3>/dev/null >>"$WORK/proxy.log" 2>&1 &
+	PIDS+=($!)
+	PROXY_PIDS+=($!)
+	wait_until 5 _listening "$HOST_NS" "$([ "$1" = udp ] && echo -u || echo -t)" "$2"
+}
+
+# peer_available NAME: empty if it can run here, else why not.
+peer_available() {
+	case $1 in
+	iptables-*) have iptables-restore || echo "iptables-restore not installed" ;;
+	nft-*) have nft || echo "nft not installed" ;;
+	docker-proxy) [ -x "$PROXY" ] || echo "docker-proxy not available (make bench-deps)" ;;
+	esac
+}
+
+peer_setup() {
+	TARGET=$HOST_IP P_HTTP=$PUB_HTTP P_BULK=$PUB_BULK P_UDP=$PUB_UDP
+	case $1 in
+	direct) TARGET=$CT_IP P_HTTP=$HTTP_PORT P_BULK=$BULK_PORT P_UDP=$UDP_PORT ;;
+	bpfport-*)
+		attach "${1#bpfport-}" >"$WORK/attach.out" 2>&1 ||
+			{ cat "$WORK/attach.out" >&2; return 1; }
+		;;
+	iptables-1) in_ns "$HOST_NS" iptables-restore <"$WORK/ipt-1.rules" ;;
+	iptables-10k) in_ns "$HOST_NS" iptables-restore <"$WORK/ipt-10k.rules" ;;
+	nft-map-10k) in_ns "$HOST_NS" nft -f "$WORK/nft-10k.rules" ;;
+	docker-proxy)
+		PROXY_PIDS=()
+		_proxy_start tcp "$PUB_HTTP" "$HTTP_PORT" && _proxy_start tcp "$PUB_BULK" "$BULK_PORT" &&
+			_proxy_start udp "$PUB_UDP" "$UDP_PORT"
+		;;
+	esac
+}
+
+peer_teardown() {
+	local pid
+	case $1 in
+	bpfport-*) detach >/dev/null 2>&1 ;;
+	iptables-* | nft-*) _nf_flush ;;
+	docker-proxy)
+		for pid in "${PROXY_PIDS[@]}"; do stop_pid "$pid"; done
+		PROXY_PIDS=()
+		;;
+	esac
+	return 0
+}
+
+# --- workloads -----------------------------------------------------------------
+
+# Microseconds from wrk's "77.00us", "1.23ms" or "2.00s".
+_usec() {
+	awk -v v="$1" 'BEGIN {
+		n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+		if (u == "ms") n *= 1000; else if (u == "s") n *= 1000000; else if (u == "m") n *= 60000000
+		printf "%.1f", n }'
+}
+
+# _wrk OUT ARGS...: wrk from the client; fails unless it reported a rate.
+_wrk() {
+	local out=$1
+	shift
+	timeout $((DUR + 15)) nsenter --net="/run/netns/$CLIENT_NS" -- \
+		wrk -t1 -c"$CONNS" -d"${DUR}s" "$@" >"$out" 2>&1 &&
+		grep -q '^Requests/sec' "$out"
+}
+
+_wrk_errors() { # socket errors and non-2xx responses, as wrk reports them
+	sed -n 's/^ *Socket errors: *//p; s/^ *Non-2xx or 3xx responses: */non-2xx /p' "$1" | tr '\n' ' '
+}
+
+# Each wl_* prints "metric value" lines on success.
+wl_conn() {
+	have wrk && have nginx || { WL_SKIP="wrk or nginx not installed"; return 1; }
+	_wrk "$WORK/wrk.out" -H 'Connection: close' "http://$TARGET:$P_HTTP/" || return 1
+	echo "conn $(awk '/^Requests\/sec/ { print $2 }' "$WORK/wrk.out")"
+	WL_ERR=$(_wrk_errors "$WORK/wrk.out")
+}
+
+wl_rps() {
+	have wrk && have nginx || { WL_SKIP="wrk or nginx not installed"; return 1; }
+	_wrk "$WORK/wrk.out" --latency "http://$TARGET:$P_HTTP/" || return 1
+	echo "rps $(awk '/^Requests\/sec/ { print $2 }' "$WORK/wrk.out")"
+	echo "rps_p50 $(_usec "$(awk '$1 == "50%" { print $2 }' "$WORK/wrk.out")")"
+	echo "rps_p99 $(_usec "$(awk '$1 == "99%" { print $2 }' "$WORK/wrk.out")")"
+	WL_ERR=$(_wrk_errors "$WORK/wrk.out")
+}
+
+_iperf() { # _iperf METRIC
+	have iperf3 || { WL_SKIP="iperf3 not installed"; return 1; }
+	timeout $((DUR + 15)) nsenter --net="/run/netns/$CLIENT_NS" -- \
+		iperf3 -c "$TARGET" -p "$P_BULK" -t "$DUR" -J >"$WORK/iperf.json" 2>&1 || return 1
+	echo "$1 $(jq '.end.sum_received.bits_per_second / 1e9' "$WORK/iperf.json")"
+}
+wl_bulk() { _iperf bulk; }
+
+# Offloads off on every device of the path: no TSO/GSO on send, no GRO on
+# receive, so every hop handles MTU-sized packets.
+OFFLOAD_DEVS=("$CLIENT_NS eth0" "$HOST_NS $EXT_IF" "$HOST_NS br0" "$HOST_NS vct0" "$CT_NS eth0")
+_offloads() { # _offloads off | restore
+	local d ns dev
+	for d in "${OFFLOAD_DEVS[@]}"; do
+		read -r ns dev <<<"$d"
+		if [ "$1" = off ]; then
+			in_ns "$ns" ethtool -K "$dev" tso off gso off gro off >/dev/null 2>&1
+		else
+			# shellcheck disable=SC2046 # the saved "feature state" words
+			in_ns "$ns" ethtool -K "$dev" $(cat "$WORK/offloads.$ns.$dev") >/dev/null 2>&1
+		fi
+	done
+	return 0
+}
+_offloads_save() {
+	local d ns dev
+	for d in "${OFFLOAD_DEVS[@]}"; do
+		read -r ns dev <<<"$d"
+		in_ns "$ns" ethtool -k "$dev" 2>/dev/null | awk '
+			/^tcp-segmentation-offload:/ { print "tso", $2 }
+			/^generic-segmentation-offload:/ { print "gso", $2 }
+			/^generic-receive-offload:/ { print "gro", $2 }' >"$WORK/offloads.$ns.$dev"
+	done
+}
+wl_bulk_nooff() {
+	have ethtool || { WL_SKIP="ethtool not installed"; return 1; }
+	local rc
+	_offloads off
+	_iperf bulk_nooff
+	rc=$?
+	_offloads restore
+	return $rc
+}
+
+wl_udp() {
+	have sockperf || { WL_SKIP="sockperf not installed"; return 1; }
+	local out=$WORK/sockperf.out
+	timeout $((DUR + 15)) nsenter --net="/run/netns/$CLIENT_NS" -- \
+		sockperf pp -i "$TARGET" -p "$P_UDP" -t "$DUR" --full-rtt >"$out" 2>&1 || return 1
+	awk '/Valid Duration/ {
+		for (i = 1; i <= NF; i++) {
+			split($i, kv, "=")
+			if (kv[1] == "RunTime") t = kv[2] + 0
+			if (kv[1] == "ReceivedMessages") n = kv[2] + 0
+		}
+	} END { if (t > 0) printf "udp %.0f\n", n / t; else exit 1 }' "$out" || return 1
+	echo "udp_p50 $(awk '/percentile 50.000/ { print $NF }' "$out")"
+	echo "udp_p99 $(awk '/percentile 99.000/ { print $NF }' "$out")"
+}
+
+# --- the traffic rounds ----------------------------------------------------------
+
+# Every peer run connects from a client address of its own. The server keeps
+# TIME_WAIT sockets for a minute after each closed connection, and a SYN that
+# reuses such a tuple is accepted only if its sequence number and timestamp
+# are newer. Both are derived per destination address, so connections to the
+# host (published) and to the container (direct) from the same client ports
+# would clash, and SYNs would wait for retransmission: the previous peer's
+# connections would slow down the next one.
+CLIENT_SRC_N=0
+new_client_src() {
+	local src
+	CLIENT_SRC_N=$((CLIENT_SRC_N + 1))
+	src=192.0.2.$((100 + CLIENT_SRC_N % 150))
+	ip -n "$CLIENT_NS" addr add "$src/32" dev eth0 2>/dev/null
+	ip -n "$CLIENT_NS" route replace 192.0.2.0/24 dev eth0 src "$src" &&
+		ip -n "$CLIENT_NS" route replace 198.51.100.0/24 via "$HOST_IP" src "$src"
+}
+
+run_peer() { # run_peer ROUND PEER
+	local r=$1 peer=$2 wl out metric value why
+	why=$(peer_available "$peer")
+	if [ -n "$why" ]; then
+		[ "$r" -eq 1 ] && { note "$peer skipped: $why"; rec skip "$peer" "$why"; }
+		return 0
+	fi
+	new_client_src || { note "$peer round $r: cannot set a new client address"; return 0; }
+	_ct_flush
+	if ! peer_setup "$peer" 2>"$WORK/setup.err"; then
+		note "$peer round $r: setup failed: $(_oneline "$(cat "$WORK/setup.err")")"
+		peer_teardown "$peer"
+		return 0
+	fi
+	# The path must work before it is measured (nothing else answers there).
+	if have curl && have nginx && ! http_get "http://$TARGET:$P_HTTP/" >/dev/null 2>&1; then
+		note "$peer round $r: http://$TARGET:$P_HTTP/ does not answer; peer not measured"
+		peer_teardown "$peer"
+		return 0
+	fi
+	for wl in "${WORKLOADS[@]}"; do
+		WL_SKIP= WL_ERR=
+		_ct_flush
+		if "wl_$wl" >"$WORK/wl.out"; then
+			out=$(cat "$WORK/wl.out")
+			while read -r metric value; do
+				[ -n "$metric" ] || continue
+				rec traffic "$metric" "$peer" "$r" "$value"
+			done <<<"$out"
+			log "round $r $peer $wl: $(tr '\n' ' ' <<<"$out")${WL_ERR:+ (errors: $WL_ERR)}"
+			[ -n "$(tr -d ' 0' <<<"$WL_ERR")" ] && rec errors "$wl" "$peer" "$r" "$WL_ERR"
+		elif [ -n "$WL_SKIP" ]; then
+			[ "$r" -eq 1 ] && note "$wl skipped: $WL_SKIP"
+		else
+			note "$peer round $r: $wl failed"
+		fi
+	done
+	if [[ $peer == bpfport-* ]]; then
+		[ "$(attached_mode)" = "${peer#bpfport-}" ] ||
+			note "$peer round $r: attached mode is '$(attached_mode)' after the run"
+	fi
+	peer_teardown "$peer"
+}
+
+run_traffic() {
+	local r i n=${#PEERS[@]}
+	for ((r = 1; r <= ROUNDS; r++)); do
+		# Rotate the order each round so no peer always runs first or last.
+		for ((i = 0; i < n; i++)); do
+			run_peer "$r" "${PEERS[$(((i + r - 1) % n))]}"
+		done
+	done
+}
+
+# --- control plane ---------------------------------------------------------------
+
+# _ms CMD...: run CMD, print its wall time in milliseconds (fails with CMD).
+_ms() {
+	local t0 t1
+	t0=$(date +%s%N)
+	"$@" >/dev/null 2>"$WORK/cp.err" || return 1
+	t1=$(date +%s%N)
+	echo $(((t1 - t0) / 1000000))
+}
+
+# Host ports here lie outside the host namespace's ephemeral range (32768-
+# 60999), where sockets left by the traffic runs would make `add` refuse them.
+_add_loop() { # _add_loop FIRST COUNT: one `bpfport add` per port
+	local p
+	for ((p = $1; p < $1 + $2; p++)); do
+		bp --netns "$HOST_NS" add "0.0.0.0:$p -> $CT2_IP:8080/tcp" || return 1
+	done
+}
+
+_port_calls() { # _port_calls N CONTAINER
+	local i
+	for ((i = 0; i < $1; i++)); do bp port "$2" >/dev/null || return 1; done
+}
+
+_batch_add() { # _batch_add FIRST COUNT [ID]: one command, one -p range
+	local last=$(($1 + $2 - 1))
+	bp --netns "$HOST_NS" add --id "${3:-batch}" --ip 198.51.100.50 -p "$1-$last:$1-$last"
+}
+
+_batch_split() { # 10 commands of 1,000 ports: 10,000 bindings
+	local i
+	for ((i = 0; i < 10; i++)); do
+		_batch_add $((20000 + i * 1000)) 1000 "batch$i" || return 1
+	done
+}
+
+# Own pins and state file, so that nothing here touches the traffic runs.
+_cp_reset() {
+	bpl unload >/dev/null 2>&1
+	case $BPFPORT_PIN_DIR in "$PIN_DIR"-cp) rm -rf "$BPFPORT_PIN_DIR" ;; esac
+	rm -f "$BPFPORT_STATE"
+	bpl load >/dev/null
+}
+
+run_control_plane() {
+	local saved_pin=$BPFPORT_PIN_DIR saved_state=$BPFPORT_STATE ms n
+	export BPFPORT_PIN_DIR=$PIN_DIR-cp BPFPORT_STATE=$WORK/state-cp
+	_cp_reset || { note "control plane: bpfport-loader load failed"; return; }
+
+	# A loop of adds from an empty state: the per-add cost of a small host.
+	ms=$(_ms _add_loop 61000 "$LOOP_ADDS") && rec control add_loop_empty "$LOOP_ADDS" "$ms" ||
+		note "control plane: add loop failed: $(_oneline "$(cat "$WORK/cp.err")")"
+	ms=$(_ms _port_calls "$PORT_CALLS" "$CT2_IP") && rec control port_small "$PORT_CALLS" "$ms"
+	_cp_reset
+
+	# 10,000 bindings in one command (one -p range).
+	if ms=$(_ms _batch_add 20000 10000); then
+		rec control batch_10k_one_cmd 1 "$ms"
+		if bp list >/dev/null 2>"$WORK/cp.err"; then
+			rec control batch_10k_state_ok 1 1
+		else
+			rec control batch_10k_state_ok 1 0
+			note "control plane: after adding 10,000 ports in one command, bpfport cannot read its state file back: $(_oneline "$(cat "$WORK/cp.err")")"
+		fi
+	else
+		note "control plane: one-command add of 10,000 failed: $(_oneline "$(cat "$WORK/cp.err")")"
+	fi
+	_cp_reset
+
+	# 10,000 bindings as 10 commands of 1,000, then per-add and port at that size.
+	if ms=$(_ms _batch_split); then
+		rec control batch_10k_10cmd 10 "$ms"
+		ms=$(_ms _add_loop 62000 "$LOOP_ADDS_FULL") && rec control add_loop_10k "$LOOP_ADDS_FULL" "$ms"
+		ms=$(_ms _port_calls "$PORT_CALLS" batch5) && rec control port_10k "$PORT_CALLS" "$ms"
+	else
+		note "control plane: adding 10 x 1,000 ports failed: $(_oneline "$(cat "$WORK/cp.err")")"
+	fi
+
+	# For comparison: loading Docker's rules for 10,000 ports with iptables-restore.
+	if have iptables-restore; then
+		ms=$(_ms in_ns "$HOST_NS" iptables-restore "$WORK/ipt-10k.rules") &&
+			rec control iptables_restore_10k 1 "$ms"
+		_nf_flush
+	fi
+	if have nft; then
+		ms=$(_ms in_ns "$HOST_NS" nft -f "$WORK/nft-10k.rules") && rec control nft_10k 1 "$ms"
+		_nf_flush
+	fi
+
+	bpl unload >/dev/null 2>&1
+	export BPFPORT_PIN_DIR=$saved_pin BPFPORT_STATE=$saved_state
+}
+
+# --- main ------------------------------------------------------------------------
+
+log "bpfport benchmarks ($MODE: $ROUNDS round(s) of ${DUR}s per workload); raw records in $TSV"
+record_meta
+
+for t in wrk iperf3 sockperf nginx ethtool conntrack gnuplot; do
+	have "$t" || note "$t is not installed (make bench-deps); what needs it is skipped"
+done
+
+log "micro-benchmarks (BPF_PROG_TEST_RUN)"
+if [ -x "$BUILD/microbench" ]; then
+	timeout 300 "$BUILD/microbench" "${MICRO_ARGS[@]}" >"$WORK/micro.out" 2>"$WORK/micro.err" ||
+		note "microbench failed: $(_oneline "$(cat "$WORK/micro.err")")"
+	grep -v '^#' "$WORK/micro.out" >>"$TSV"
+	grep '^micro' "$WORK/micro.out" | awk -F'\t' '{ printf "    %-18s n=%-8s %7s ns (floor %s)\n", $2, $3, $4, $5 }'
+else
+	note "$BUILD/microbench not built (make $BUILD/microbench); micro-benchmarks skipped"
+fi
+
+log "topology and servers"
+setup_topology --second-container || die "cannot build the topology"
+_sysctl "$CLIENT_NS" net.ipv4.ip_local_port_range="1024 65535" net.ipv4.tcp_tw_reuse=1
+_sysctl "$CT_NS" net.core.somaxconn=4096 net.ipv4.tcp_max_syn_backlog=4096
+start_servers || die "cannot start the servers"
+have ethtool && _offloads_save
+_ipt_rules 0 >"$WORK/ipt-1.rules"
+_ipt_rules "$FILLER_PORTS" >"$WORK/ipt-10k.rules"
+_nft_rules "$FILLER_PORTS" >"$WORK/nft-10k.rules"
+
+capture bpl load
+[ "$RC" -eq 0 ] || die "bpfport-loader load: $ERR"
+capture bp --netns "$HOST_NS" add --id bench --name bench \
+	-p "$PUB_HTTP:$HTTP_PORT" -p "$PUB_BULK:$BULK_PORT" -p "$PUB_UDP:$UDP_PORT/udp" --ip "$CT_IP"
+[ "$RC" -eq 0 ] || die "bpfport add: $ERR"
+
+log "traffic: ${PEERS[*]}"
+run_traffic
+
+log "control plane"
+run_control_plane
+
+mkdir -p "$OUT_DIR"
+cp "$TSV" "$OUT_DIR/results.tsv"
+log "report"
+"$PYTHON" "$BENCH_DIR/report.py" "$OUT_DIR/results.tsv" --md "$OUT_DIR/results.md" \
+	--png "$OUT_DIR/results.png" || echo "bench: report failed" >&2
+log "done: $OUT_DIR/results.md $OUT_DIR/results.png"
