@@ -96,7 +96,7 @@ test_specific_addr() {
 
 test_list_fields() {
 	local got want
-	want='{"container_ip":"198.51.100.8","container_port":8080,"host_ip":"192.0.2.10","host_port":82,"id":"198.51.100.8","proto":"tcp"}'
+	want='{"allow":[],"container_ip":"198.51.100.8","container_port":8080,"dropped_packets":0,"host_ip":"192.0.2.10","host_port":82,"id":"198.51.100.8","proto":"tcp"}'
 	got=$(bp list -j | jq -cS '.[] | select(.host_port == 82)
 		| del(.rx_packets, .rx_bytes, .tx_packets, .tx_bytes)')
 	if [ "$got" = "$want" ]; then
