@@ -84,19 +84,19 @@ test-unit: $(O)/test_unit
 demo: all
 	tests/demo.sh
 
-# Benchmarks (bench/README in README.md's Performance section). Never part of
+# Benchmarks (README.md, "Performance"). Never part of
 # `make test`: they take minutes and need the packages bench-deps installs.
 $(O)/microbench: $(O)/bench/microbench.o
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 bench-deps:
-	bench/deps.sh
+	BUILD=$(O) bench/deps.sh
 
 bench: all $(O)/microbench bench-deps
-	bench/bench.sh
+	BUILD=$(O) bench/bench.sh
 
 bench-quick: all $(O)/microbench bench-deps
-	bench/bench.sh --quick
+	BUILD=$(O) bench/bench.sh --quick
 
 install: all
 	install -D -m 0755 $(O)/bpfport $(DESTDIR)$(PREFIX)/sbin/bpfport

@@ -35,16 +35,32 @@ BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$BENCH_DIR/../tests/e2e/lib.sh"
 
 MODE=full
-OUT_DIR=
-usage() { echo "Usage: bench/bench.sh [--quick] [--out DIR]"; }
+OUT_DIR= OPT_PEERS= OPT_WORKLOADS= OPT_ROUNDS= OPT_DUR= SKIP_MICRO= SKIP_CONTROL=
+usage() {
+	cat <<-EOF
+		Usage: bench/bench.sh [--quick] [--out DIR] [--peers P,P...] [--workloads W,W...]
+		                      [--rounds N] [--duration SECONDS] [--no-micro] [--no-control]
+		  peers:     direct bpfport-native bpfport-generic bpfport-tc iptables-1
+		             iptables-10k nft-map-10k docker-proxy
+		  workloads: conn rps bulk bulk_nooff udp
+	EOF
+}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) MODE=quick ;;
-	--out)
+	--out | --peers | --workloads | --rounds | --duration)
 		[ $# -ge 2 ] || { usage >&2; exit 2; }
-		OUT_DIR=$2
+		case $1 in
+		--out) OUT_DIR=$2 ;;
+		--peers) OPT_PEERS=${2//,/ } ;;
+		--workloads) OPT_WORKLOADS=${2//,/ } ;;
+		--rounds) OPT_ROUNDS=$2 ;;
+		--duration) OPT_DUR=$2 ;;
+		esac
 		shift
 		;;
+	--no-micro) SKIP_MICRO=1 ;;
+	--no-control) SKIP_CONTROL=1 ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -65,6 +81,25 @@ else
 fi
 PEERS=(direct bpfport-native bpfport-generic bpfport-tc iptables-1 iptables-10k nft-map-10k
 	docker-proxy)
+# shellcheck disable=SC2206 # word lists from the command line
+[ -n "$OPT_PEERS" ] && PEERS=($OPT_PEERS)
+# shellcheck disable=SC2206
+[ -n "$OPT_WORKLOADS" ] && WORKLOADS=($OPT_WORKLOADS)
+[ -n "$OPT_ROUNDS" ] && ROUNDS=$OPT_ROUNDS
+[ -n "$OPT_DUR" ] && DUR=$OPT_DUR
+case "$ROUNDS:$DUR" in *[!0-9:]* | 0:* | *:0 | :* | *:) usage >&2; exit 2 ;; esac
+for p in "${PEERS[@]}"; do
+	case " direct bpfport-native bpfport-generic bpfport-tc iptables-1 iptables-10k nft-map-10k docker-proxy " in
+	*" $p "*) ;;
+	*) echo "bench: unknown peer $p" >&2; exit 2 ;;
+	esac
+done
+for w in "${WORKLOADS[@]}"; do
+	case " conn rps bulk bulk_nooff udp " in
+	*" $w "*) ;;
+	*) echo "bench: unknown workload $w" >&2; exit 2 ;;
+	esac
+done
 FILLER_PORTS=9997 # + our 3 = 10,000 published ports for the 10k peers
 CONNS=16          # concurrent connections of wrk
 PROXY=${DOCKER_PROXY:-$BUILD/bench/docker-proxy}
@@ -579,8 +614,10 @@ for t in wrk iperf3 sockperf nginx ethtool conntrack gnuplot; do
 	have "$t" || note "$t is not installed (make bench-deps); what needs it is skipped"
 done
 
-log "micro-benchmarks (BPF_PROG_TEST_RUN)"
-if [ -x "$BUILD/microbench" ]; then
+if [ -n "$SKIP_MICRO" ]; then
+	:
+elif [ -x "$BUILD/microbench" ]; then
+	log "micro-benchmarks (BPF_PROG_TEST_RUN)"
 	timeout 300 "$BUILD/microbench" "${MICRO_ARGS[@]}" >"$WORK/micro.out" 2>"$WORK/micro.err" ||
 		note "microbench failed: $(_oneline "$(cat "$WORK/micro.err")")"
 	grep -v '^#' "$WORK/micro.out" >>"$TSV"
@@ -608,8 +645,10 @@ capture bp --netns "$HOST_NS" add --id bench --name bench \
 log "traffic: ${PEERS[*]}"
 run_traffic
 
-log "control plane"
-run_control_plane
+if [ -z "$SKIP_CONTROL" ]; then
+	log "control plane"
+	run_control_plane
+fi
 
 mkdir -p "$OUT_DIR"
 cp "$TSV" "$OUT_DIR/results.tsv"

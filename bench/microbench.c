@@ -8,6 +8,7 @@
  *
  * Output, one record a line, tab-separated (bench/report.py reads it):
  *   micro  CASE  N  NS_PER_PACKET  FLOOR_NS
+ *   cost   BLOCK  NS  FLOOR_NS   (one helper alone, see bench_costs)
  *   mem    NAME  VALUE
  *   note   TEXT
  *
@@ -324,6 +325,111 @@ static int load_tc_pass(void)
 	return bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "tc_pass", "GPL", insns, 2, NULL);
 }
 
+/*
+ * Building blocks of the hit path, each alone in an XDP program that then
+ * returns XDP_PASS, so a reader can see where the time of a hit goes:
+ * bpf_ktime_get_ns() (ct_touch; bpf_jiffies64() for comparison), a hash lookup with a conntrack-sized key
+ * (40 bytes, jhash) in an LRU hash, the same in a plain hash, and a per-CPU
+ * array lookup (counters).
+ */
+#define INSN(c, d, s_, o, i) ((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s_), .off = (o), .imm = (i) })
+
+static int load_xdp_insns(const char *name, const struct bpf_insn *insns, size_t n)
+{
+	return bpf_prog_load(BPF_PROG_TYPE_XDP, name, "GPL", insns, n, NULL);
+}
+
+/* XDP program: `lookup(map, &zero_key[key_size])`, return XDP_PASS. */
+static int load_lookup_prog(int map_fd, int key_size)
+{
+	struct bpf_insn insns[16];
+	size_t n = 0;
+
+	insns[n++] = INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, map_fd);
+	insns[n++] = INSN(0, 0, 0, 0, 0);
+	for (int off = 8; off <= ((key_size + 7) & ~7); off += 8)
+		insns[n++] = INSN(BPF_ST | BPF_MEM | BPF_DW, BPF_REG_10, 0, (__s16)-off, 0);
+	insns[n++] = INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0);
+	insns[n++] = INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -((key_size + 7) & ~7));
+	insns[n++] = INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem);
+	insns[n++] = INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_PASS_RET);
+	insns[n++] = INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+	return load_xdp_insns("bench_lookup", insns, n);
+}
+
+static int hot_prog(const struct cfg *c, int prog, int floor, double *ns, double *floor_ns);
+
+static int bench_costs(const struct cfg *c, int xdp_pass)
+{
+	const struct bpf_insn ktime[] = {
+		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ktime_get_ns),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_PASS_RET),
+		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	};
+	struct {
+		const char *name;
+		enum bpf_map_type type;
+		int key_size, value_size;
+	} maps[] = {
+		{ "lookup_lru_hash_40b_key", BPF_MAP_TYPE_LRU_HASH, sizeof(struct bpfport_ct_key),
+		  sizeof(struct bpfport_ct_val) },
+		{ "lookup_hash_40b_key", BPF_MAP_TYPE_HASH, sizeof(struct bpfport_ct_key),
+		  sizeof(struct bpfport_ct_val) },
+		{ "lookup_hash_20b_key", BPF_MAP_TYPE_HASH, sizeof(struct bpfport_bind_key),
+		  sizeof(struct bpfport_bind_val) },
+		{ "lookup_percpu_array", BPF_MAP_TYPE_PERCPU_ARRAY, 4,
+		  sizeof(struct bpfport_counters) },
+	};
+	double ns, fl;
+	int prog;
+
+	const struct bpf_insn jiffies[] = {
+		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_jiffies64),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_PASS_RET),
+		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	};
+	const struct {
+		const char *name;
+		const struct bpf_insn *insns;
+	} helpers[] = { { "ktime_get_ns", ktime }, { "jiffies64", jiffies } };
+
+	for (size_t i = 0; i < 2; i++) {
+		prog = load_xdp_insns("bench_helper", helpers[i].insns, 3);
+		if (prog < 0)
+			return warn("loading the %s program: %s", helpers[i].name, strerror(errno));
+		if (hot_prog(c, prog, xdp_pass, &ns, &fl)) {
+			close(prog);
+			return -1;
+		}
+		close(prog);
+		emit("cost\t%s\t%.1f\t%.1f\n", helpers[i].name, ns, fl);
+	}
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		__u8 key[64] = { 0 }, val[256] = { 0 };
+		int map = bpf_map_create(maps[i].type, NULL, (__u32)maps[i].key_size,
+					 (__u32)maps[i].value_size, 1024, NULL);
+		int err;
+
+		if (map < 0)
+			return warn("creating a %s map: %s", maps[i].name, strerror(errno));
+		/* The program looks up the all-zero key: make it a hit. */
+		err = maps[i].type == BPF_MAP_TYPE_PERCPU_ARRAY ? 0 :
+								     bpf_map_update_elem(map, key, val, BPF_ANY);
+		prog = err ? -1 : load_lookup_prog(map, maps[i].key_size);
+		if (prog < 0) {
+			close(map);
+			return warn("%s: %s", maps[i].name, strerror(errno));
+		}
+		err = hot_prog(c, prog, xdp_pass, &ns, &fl);
+		close(prog);
+		close(map);
+		if (err)
+			return -1;
+		emit("cost\t%s\t%.1f\t%.1f\n", maps[i].name, ns, fl);
+	}
+	return 0;
+}
+
 /* sizes: 0 keeps the skeleton's own max_entries (the shipped defaults). */
 static int bench_load(struct bench *b, __u32 nbind, __u32 nct, __u32 ncnt)
 {
@@ -565,6 +671,16 @@ static int spread(int prog, int floor, __u8 *pkts, size_t stride, const size_t *
 	return 0;
 }
 
+/* hot() on a minimal TCP packet, for programs that do not look at it. */
+static int hot_prog(const struct cfg *c, int prog, int floor, double *ns, double *floor_ns)
+{
+	struct flow f = { .family = AF_INET, .proto = IPPROTO_TCP, .saddr = v4(CLIENT_BASE),
+			  .daddr = v4(HOST_BASE), .sport = 40000, .dport = 80 };
+	__u8 pkt[512];
+
+	return hot(c, prog, floor, pkt, build_pkt(pkt, &f), ns, floor_ns);
+}
+
 /* Run once and compare the rewritten endpoint with what the case expects. */
 static int expect(int prog, const struct flow *f, bool dst, struct bpfport_addr want, __u16 port,
 		  bool *ok)
@@ -791,13 +907,15 @@ out:
  * so its memlock grows with the entries; conntrack (LRU) and counters
  * (per-CPU array) are allocated whole at load.
  */
-static int bench_memory(void)
+static int bench_memory(const struct cfg *c)
 {
 	struct bench b;
 	long bind0, bind_full, ct, cnt, cfg, nbind = BPFPORT_MAX_BINDINGS;
 	int err = -1;
 
 	if (bench_load(&b, 0, 0, 0))
+		goto out;
+	if (bench_costs(c, b.xdp_pass))
 		goto out;
 	bind0 = map_memlock(b.bind);
 	if (fill_bindings(b.bind, nbind, nbind))
@@ -942,7 +1060,7 @@ int main(int argc, char **argv)
 
 	emit("# microbench: ns per packet (BPF_PROG_TEST_RUN), case n ns floor_ns\n");
 	emit("note\trepeat=%u trials=%d spread=%d\n", c.repeat, c.trials, c.spread);
-	if (bench_memory())
+	if (bench_memory(&c))
 		return 1;
 	for (int i = 0; i < c.nsizes; i++)
 		if (bench_size(&c, c.sizes[i]))

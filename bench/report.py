@@ -12,6 +12,7 @@ Records, tab-separated, one per line:
   traffic METRIC PEER ROUND V    one measurement
   errors WORKLOAD PEER ROUND T   errors a load generator reported
   micro CASE N NS FLOOR_NS       BPF_PROG_TEST_RUN, ns per packet
+  cost BLOCK NS FLOOR_NS         one building block of the hit path, alone
   mem NAME VALUE                 map memory (bytes)
   control NAME COUNT MS          control-plane timings
 
@@ -71,7 +72,7 @@ GOALS = [
 
 def load(path):
     d = {"meta": {}, "note": [], "skip": {}, "traffic": defaultdict(list), "errors": [],
-         "micro": {}, "mem": {}, "control": {}}
+         "micro": {}, "cost": {}, "mem": {}, "control": {}}
     with open(path, encoding="utf-8") as f:
         for line in f:
             r = line.rstrip("\n").split("\t")
@@ -91,6 +92,8 @@ def load(path):
                     ns = None if r[3] == "n/a" else float(r[3])
                     fl = None if r[4] == "n/a" else float(r[4])
                     d["micro"][(r[1], int(r[2]))] = (ns, fl)
+                elif kind == "cost":
+                    d["cost"][r[1]] = (float(r[2]), float(r[3]))
                 elif kind == "mem":
                     d["mem"][r[1]] = float(r[2])
                 elif kind == "control":
@@ -307,6 +310,25 @@ def report_md(d):
         floors = [d["micro"].get(("hit", n)) for n in sizes]
         w("| floor: XDP_PASS, hot | %s |" % " | ".join(
             "%.0f" % f[1] if f else "–" for f in floors))
+        w("")
+    if d["cost"]:
+        labels = {
+            "ktime_get_ns": "`bpf_ktime_get_ns()` (conntrack last-seen time, every packet)",
+            "jiffies64": "`bpf_jiffies64()`, for comparison",
+            "lookup_lru_hash_40b_key": "lookup, LRU hash, 40-byte key (conntrack)",
+            "lookup_hash_40b_key": "lookup, hash, 40-byte key",
+            "lookup_hash_20b_key": "lookup, hash, 20-byte key (bindings)",
+            "lookup_percpu_array": "lookup, per-CPU array (counters)",
+        }
+        w("Where the time of a hit goes: each building block alone in an XDP program "
+          "(hot, ns above the XDP_PASS floor):")
+        w("")
+        w("| building block | ns |")
+        w("|---|---:|")
+        for k, label in labels.items():
+            if k in d["cost"]:
+                ns, fl = d["cost"][k]
+                w("| %s | %.0f |" % (label, ns - fl))
         w("")
 
     if mem:
