@@ -9,6 +9,7 @@
  *   ctx_len()                   bytes on the wire, for counters
  *   ctx_ifindex()               interface the packet arrived on
  *   ctx_pull()                  make the first N bytes directly readable (TC)
+ *   ctx_load(), ctx_store()     copy bytes at any offset, for rare paths (ICMP)
  *
  * Direct access covers only the linear part of an skb, so lengths taken from
  * headers are checked against ctx_len(), the whole packet, never data_end.
@@ -73,6 +74,21 @@ static __always_inline void ctx_pull(void *ctx, const bool xdp, __u32 len)
 	/* Asking for more than the packet holds fails and pulls nothing. */
 	skb_len = ctx_len(ctx, xdp);
 	bpf_skb_pull_data(ctx, len < skb_len ? len : skb_len);
+}
+
+static __always_inline long ctx_load(void *ctx, const bool xdp, __u32 off, void *to, __u32 len)
+{
+	if (xdp)
+		return bpf_xdp_load_bytes(ctx, off, to, len);
+	return bpf_skb_load_bytes(ctx, off, to, len);
+}
+
+/* TC: keep a CHECKSUM_COMPLETE skb's csum in step with the new bytes. */
+static __always_inline long ctx_store(void *ctx, const bool xdp, __u32 off, void *from, __u32 len)
+{
+	if (xdp)
+		return bpf_xdp_store_bytes(ctx, off, from, len);
+	return bpf_skb_store_bytes(ctx, off, from, len, BPF_F_RECOMPUTE_CSUM);
 }
 
 #endif /* BPFPORT_CTX_H */

@@ -48,7 +48,10 @@
 enum parse_result {
 	PARSE_OK = 0,
 	PARSE_SKIP = -1,
+	PARSE_ICMP = 1, /* ICMP or ICMPv6: l4_off set, ports unset */
 };
+
+#define IPPROTO_ICMPV6_NUM 58
 
 struct pkt {
 	struct bpfport_addr saddr;
@@ -75,6 +78,8 @@ static __always_inline int parse_l4(void *ctx, const bool xdp, struct pkt *p)
 	void *data = ctx_data(ctx, xdp), *data_end = ctx_data_end(ctx, xdp);
 	__u32 l3_end = p->l3_off + p->l3_len;
 
+	if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6_NUM)
+		return p->l4_off + 8 <= l3_end ? PARSE_ICMP : PARSE_SKIP;
 	/* The L4 header must lie inside the IP packet, not in Ethernet padding. */
 	if (p->l4_off + (p->proto == IPPROTO_TCP ? sizeof(struct tcphdr) : sizeof(struct udphdr)) >
 	    l3_end)
@@ -182,14 +187,14 @@ static __always_inline int parse_ipv6(void *ctx, const bool xdp, struct pkt *p)
 	for (int i = 0; i < IPV6_EXT_MAX; i++) {
 		int len;
 
-		if (nexthdr == IPPROTO_TCP || nexthdr == IPPROTO_UDP)
+		if (nexthdr == IPPROTO_TCP || nexthdr == IPPROTO_UDP || nexthdr == IPPROTO_ICMPV6_NUM)
 			break;
 		len = ipv6_ext_len(ctx, xdp, off, &nexthdr);
 		if (len < 0)
 			return PARSE_SKIP;
 		off += len;
 	}
-	if (nexthdr != IPPROTO_TCP && nexthdr != IPPROTO_UDP)
+	if (nexthdr != IPPROTO_TCP && nexthdr != IPPROTO_UDP && nexthdr != IPPROTO_ICMPV6_NUM)
 		return PARSE_SKIP;
 	if (off >= p->l3_off + p->l3_len)
 		return PARSE_SKIP;

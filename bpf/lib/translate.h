@@ -11,6 +11,7 @@
 
 #include "conntrack.h"
 #include "counters.h"
+#include "icmp.h"
 #include "local.h"
 #include "maps.h"
 #include "nat.h"
@@ -63,8 +64,15 @@ static __always_inline enum verdict translate_ingress(void *ctx, const bool xdp)
 	struct bpfport_bind_val *b;
 	struct pkt p;
 
-	if (parse_packet(ctx, xdp, &p) != PARSE_OK)
+	switch (parse_packet(ctx, xdp, &p)) {
+	case PARSE_OK:
+		break;
+	case PARSE_ICMP:
+		icmp_translate(ctx, xdp, &p, BPFPORT_CT_INGRESS);
 		return VERDICT_PASS;
+	default:
+		return VERDICT_PASS;
+	}
 	if (addr_is_loopback(&p))
 		return VERDICT_PASS;
 
@@ -100,8 +108,15 @@ static __always_inline void translate_reply(void *ctx, const bool xdp)
 	struct bpfport_ct_val *ctv;
 	struct pkt p;
 
-	if (parse_packet(ctx, xdp, &p) != PARSE_OK)
+	switch (parse_packet(ctx, xdp, &p)) {
+	case PARSE_OK:
+		break;
+	case PARSE_ICMP:
+		icmp_translate(ctx, xdp, &p, BPFPORT_CT_REPLY);
 		return;
+	default:
+		return;
+	}
 	ctv = ct_lookup(&p, BPFPORT_CT_REPLY);
 	if (!ctv)
 		return;

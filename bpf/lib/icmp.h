@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * ICMP and ICMPv6 errors about translated flows. An error quotes the packet
+ * that caused it; the quote must be translated like the flow itself, or the
+ * receiver cannot match it to a socket (and path MTU discovery black-holes).
+ *
+ *   icmp_translate()  CT_INGRESS: an error sent to the published address
+ *                     about a reply (the quote is published -> client): it
+ *                     goes to the container, quoting container -> client.
+ *                     CT_REPLY: an error sent to the client about a packet
+ *                     it sent (the quote is client -> container): it quotes
+ *                     client -> published, and comes from the published
+ *                     address if the container sent it.
+ *
+ * Every checksum the change touches is updated: the outer IPv4 header, the
+ * quoted IPv4 header, the quoted TCP/UDP checksum when the quote holds it
+ * (a minimal quote of 8 bytes has UDP's, not TCP's), and the ICMP checksum
+ * over all of it (with the pseudo-header for ICMPv6). Errors are rare, so
+ * this path copies bytes with ctx_load/ctx_store rather than racing through
+ * direct packet access.
+ */
+#ifndef BPFPORT_ICMP_H
+#define BPFPORT_ICMP_H
+
+#include "conntrack.h"
+#include "csum.h"
+#include "ctx.h"
+#include "parse.h"
+
+#define ICMP_DEST_UNREACH 3
+#define ICMP_TIME_EXCEEDED 11
+#define ICMP_PARAMETERPROB 12
+#define ICMPV6_DEST_UNREACH 1
+#define ICMPV6_PKT_TOOBIG 2
+#define ICMPV6_TIME_EXCEED 3
+#define ICMPV6_PARAMPROB 4
+#define ICMP_HDR_LEN 8
+
+/* The quoted packet: its headers as found, and where. */
+struct icmp_quote {
+	__u32 l3_off;
+	__u32 l4_off;
+	__u32 l4_csum_off; /* 0: the quote stops before the checksum */
+	__u8 proto;
+	struct bpfport_addr saddr;
+	struct bpfport_addr daddr;
+	__be16 ports[2]; /* source, destination */
+	__u16 l4_csum;
+	__u16 ip_csum;   /* IPv4 only */
+};
+
+static __always_inline bool icmp_is_error(__u8 family, __u8 type)
+{
+	if (family == BPFPORT_AF_INET)
+		return type == ICMP_DEST_UNREACH || type == ICMP_TIME_EXCEEDED ||
+		       type == ICMP_PARAMETERPROB;
+	return type == ICMPV6_DEST_UNREACH || type == ICMPV6_PKT_TOOBIG ||
+	       type == ICMPV6_TIME_EXCEED || type == ICMPV6_PARAMPROB;
+}
+
+static __always_inline int icmp_parse_quote(void *ctx, const bool xdp, const struct pkt *p,
+					    struct icmp_quote *q)
+{
+	__builtin_memset(q, 0, sizeof(*q));
+	q->l3_off = p->l4_off + ICMP_HDR_LEN;
+	if (p->family == BPFPORT_AF_INET) {
+		struct iphdr ih;
+
+		if (ctx_load(ctx, xdp, q->l3_off, &ih, sizeof(ih)))
+			return -1;
+		if (ih.version != 4 || ih.ihl < 5 || (ih.frag_off & bpf_htons(IP_OFFSET)))
+			return -1;
+		q->proto = ih.protocol;
+		q->saddr.a[0] = ih.saddr;
+		q->daddr.a[0] = ih.daddr;
+		q->ip_csum = ih.check;
+		q->l4_off = q->l3_off + ih.ihl * 4;
+	} else {
+		struct ipv6hdr ih;
+
+		/* Quoted extension headers are not walked: errors about such
+		 * packets pass untranslated. */
+		if (ctx_load(ctx, xdp, q->l3_off, &ih, sizeof(ih)))
+			return -1;
+		if (ih.version != 6)
+			return -1;
+		q->proto = ih.nexthdr;
+		__builtin_memcpy(q->saddr.a, &ih.saddr, sizeof(q->saddr.a));
+		__builtin_memcpy(q->daddr.a, &ih.daddr, sizeof(q->daddr.a));
+		q->l4_off = q->l3_off + sizeof(ih);
+	}
+	if (q->proto != IPPROTO_TCP && q->proto != IPPROTO_UDP)
+		return -1;
+	if (ctx_load(ctx, xdp, q->l4_off, q->ports, sizeof(q->ports)))
+		return -1;
+	q->l4_csum_off = q->l4_off + (q->proto == IPPROTO_TCP ? TCP_CSUM_OFF : UDP_CSUM_OFF);
+	if (ctx_load(ctx, xdp, q->l4_csum_off, &q->l4_csum, sizeof(q->l4_csum)) ||
+	    (q->proto == IPPROTO_UDP && !q->l4_csum))
+		q->l4_csum_off = 0;
+	return 0;
+}
+
+static __always_inline bool addr_equal(const struct bpfport_addr *a, const struct bpfport_addr *b)
+{
+	return a->a[0] == b->a[0] && a->a[1] == b->a[1] && a->a[2] == b->a[2] && a->a[3] == b->a[3];
+}
+
+/* The flow the quote belongs to, seen from the direction dir. */
+static __always_inline struct bpfport_ct_val *icmp_flow(const struct pkt *p,
+							const struct icmp_quote *q, __u8 dir)
+{
+	struct bpfport_ct_key k;
+
+	__builtin_memset(&k, 0, sizeof(k));
+	k.saddr = q->daddr;
+	k.daddr = q->saddr;
+	k.sport = q->ports[1];
+	k.dport = q->ports[0];
+	k.family = p->family;
+	k.proto = q->proto;
+	k.dir = dir;
+	return bpf_map_lookup_elem(&bp_ct, &k);
+}
+
+/* The outer address that named the old endpoint, rewritten. IPv4 fixes its
+ * header checksum; ICMPv6 carries it in its pseudo-header instead. */
+static __always_inline int icmp_rewrite_outer(void *ctx, const bool xdp, const struct pkt *p,
+					      bool outer_dst, const struct bpfport_addr *new_addr,
+					      __u16 *icmp_csum)
+{
+	const struct bpfport_addr *old = outer_dst ? &p->daddr : &p->saddr;
+	struct bpfport_addr addr = *new_addr;
+
+	if (p->family == BPFPORT_AF_INET) {
+		__u16 ip_csum;
+
+		if (ctx_load(ctx, xdp, p->l3_off + 10, &ip_csum, sizeof(ip_csum)))
+			return -1;
+		csum_replace4(&ip_csum, old->a[0], addr.a[0]);
+		if (ctx_store(ctx, xdp, p->l3_off + 10, &ip_csum, sizeof(ip_csum)) ||
+		    ctx_store(ctx, xdp, p->l3_off + (outer_dst ? 16 : 12), &addr.a[0], 4))
+			return -1;
+		return 0;
+	}
+	csum_replace_addr(icmp_csum, old, &addr, BPFPORT_AF_INET6);
+	return ctx_store(ctx, xdp, p->l3_off + (outer_dst ? 24 : 8), addr.a, 16) ? -1 : 0;
+}
+
+static __always_inline int icmp_translate(void *ctx, const bool xdp, const struct pkt *p, __u8 dir)
+{
+	/* INGRESS: the quote's source is the published endpoint; REPLY: its destination. */
+	const int end = dir == BPFPORT_CT_REPLY ? 1 : 0, peer = 1 - end;
+	struct bpfport_addr old_addr, new_addr;
+	struct bpfport_ct_val *v;
+	struct icmp_quote q;
+	__u16 icmp_csum, l4_old;
+	__be16 old_port, new_port;
+	__u8 type;
+
+	if (ctx_load(ctx, xdp, p->l4_off, &type, 1) || !icmp_is_error(p->family, type))
+		return 0;
+	if (icmp_parse_quote(ctx, xdp, p, &q))
+		return 0;
+	v = icmp_flow(p, &q, dir);
+	if (!v)
+		return 0;
+	if (ctx_load(ctx, xdp, p->l4_off + 2, &icmp_csum, sizeof(icmp_csum)))
+		return -1;
+
+	old_addr = end ? q.daddr : q.saddr;
+	new_addr = v->addr;
+	old_port = q.ports[end];
+	new_port = v->port;
+
+	/* The quoted address, and the quoted IPv4 header checksum with it. */
+	csum_replace_addr(&icmp_csum, &old_addr, &new_addr, p->family);
+	if (p->family == BPFPORT_AF_INET) {
+		__u16 old_ip_csum = q.ip_csum;
+
+		csum_replace4(&q.ip_csum, old_addr.a[0], new_addr.a[0]);
+		csum_replace2(&icmp_csum, old_ip_csum, q.ip_csum);
+		if (ctx_store(ctx, xdp, q.l3_off + 10, &q.ip_csum, 2) ||
+		    ctx_store(ctx, xdp, q.l3_off + (end ? 16 : 12), &new_addr.a[0], 4))
+			return -1;
+	} else if (ctx_store(ctx, xdp, q.l3_off + (end ? 24 : 8), new_addr.a, 16)) {
+		return -1;
+	}
+
+	/* The quoted ports and, when quoted, the TCP/UDP checksum over them. */
+	l4_old = q.l4_csum;
+	csum_replace_addr(&q.l4_csum, &old_addr, &new_addr, p->family);
+	csum_replace2(&q.l4_csum, old_port, new_port);
+	csum_replace2(&icmp_csum, old_port, new_port);
+	q.ports[end] = new_port;
+	if (v->nat_port) {
+		csum_replace2(&q.l4_csum, q.ports[peer], v->nat_port);
+		csum_replace2(&icmp_csum, q.ports[peer], v->nat_port);
+		q.ports[peer] = v->nat_port;
+	}
+	if (ctx_store(ctx, xdp, q.l4_off, q.ports, sizeof(q.ports)))
+		return -1;
+	if (q.l4_csum_off) {
+		csum_replace2(&icmp_csum, l4_old, q.l4_csum);
+		if (ctx_store(ctx, xdp, q.l4_csum_off, &q.l4_csum, 2))
+			return -1;
+	}
+
+	/* The outer address that named the old endpoint. */
+	if (dir == BPFPORT_CT_INGRESS || addr_equal(&p->saddr, &old_addr)) {
+		if (icmp_rewrite_outer(ctx, xdp, p, dir == BPFPORT_CT_INGRESS, &new_addr,
+				       &icmp_csum))
+			return -1;
+	}
+	return ctx_store(ctx, xdp, p->l4_off + 2, &icmp_csum, sizeof(icmp_csum)) ? -1 : 0;
+}
+
+#endif /* BPFPORT_ICMP_H */
