@@ -154,6 +154,27 @@ struct bpfport_local_key {
 	__u8 pad[3];
 };
 
+/*
+ * frags: fragments after the first carry no ports. The first fragment of a
+ * translated datagram records here, by fragment ID, the address the others
+ * must get, per direction (as Cilium tracks fragments).
+ */
+struct bpfport_frag_key {
+	struct bpfport_addr saddr;
+	struct bpfport_addr daddr;
+	__u32 id;
+	__u8 family;
+	__u8 proto;
+	__u8 dir; /* BPFPORT_CT_INGRESS: new daddr; BPFPORT_CT_REPLY: new saddr */
+	__u8 pad;
+};
+
+struct bpfport_frag_val {
+	struct bpfport_addr addr;
+	__u32 slot;
+	__u32 pad;
+};
+
 /* ports: how many bindings use a port, on any address. A host process that
  * binds the wildcard address collides with every one of them. */
 struct bpfport_port_key {
@@ -168,5 +189,6 @@ struct bpfport_port_key {
 #define BPFPORT_SOCK_REV_ENTRIES 65536
 #define BPFPORT_LOCAL_ADDRS_MAX 1024
 #define BPFPORT_ALLOW_MAX 65536
+#define BPFPORT_FRAG_ENTRIES 8192
 
 #endif /* BPFPORT_H */

@@ -83,4 +83,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bp_allow SEC(".maps");
 
+/* Datagrams in flight as fragments; LRU, since a lost fragment never ends one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BPFPORT_FRAG_ENTRIES);
+	__type(key, struct bpfport_frag_key);
+	__type(value, struct bpfport_frag_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bp_frags SEC(".maps");
+
 #endif /* BPFPORT_MAPS_H */

@@ -171,6 +171,31 @@ static __always_inline int nat_rewrite_skb(struct __sk_buff *skb, const struct p
 	return 0;
 }
 
+/* The address alone, for fragments after the first (no L4 header to fix:
+ * the first fragment's checksum covers the whole datagram). */
+static __always_inline int nat_rewrite_l3(void *ctx, const bool xdp, const struct pkt *p,
+					  const struct nat_op *op)
+{
+	const struct bpfport_addr *old = op->dst ? &p->daddr : &p->saddr;
+	struct __sk_buff *skb = ctx;
+
+	if (xdp)
+		return xdp_rewrite_l3(ctx, p, op);
+	if (p->family == BPFPORT_AF_INET) {
+		if (bpf_l3_csum_replace(skb, p->l3_off + IPV4_CSUM_OFF, old->a[0], op->addr.a[0],
+					sizeof(__u32)))
+			return -1;
+		return bpf_skb_store_bytes(skb, p->l3_off + (op->dst ? IPV4_DADDR_OFF : IPV4_SADDR_OFF),
+					   &op->addr.a[0], sizeof(__u32), 0)
+			       ? -1
+			       : 0;
+	}
+	return bpf_skb_store_bytes(skb, p->l3_off + (op->dst ? IPV6_DADDR_OFF : IPV6_SADDR_OFF),
+				   op->addr.a, sizeof(op->addr.a), 0)
+		       ? -1
+		       : 0;
+}
+
 static __always_inline int nat_rewrite(void *ctx, const bool xdp, const struct pkt *p,
 				       const struct nat_op *op)
 {

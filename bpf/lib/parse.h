@@ -49,7 +49,16 @@ enum parse_result {
 	PARSE_OK = 0,
 	PARSE_SKIP = -1,
 	PARSE_ICMP = 1, /* ICMP or ICMPv6: l4_off set, ports unset */
+	PARSE_FRAG = 2, /* a fragment after the first: addresses, proto, frag_id */
 };
+
+enum pkt_frag {
+	PKT_FRAG_NONE,
+	PKT_FRAG_FIRST, /* offset 0, more to come: carries the ports */
+	PKT_FRAG_LATER,
+};
+
+#define IPV6_FRAG_MORE 0x0001
 
 #define IPPROTO_ICMPV6_NUM 58
 
@@ -62,9 +71,11 @@ struct pkt {
 	__u32 l4_off;
 	__u32 len;    /* bytes on the wire, for counters */
 	__u32 l3_len; /* IP total length */
+	__u32 frag_id;
 	__u8 family;
 	__u8 proto;
 	__u8 tcp_flags;
+	__u8 frag; /* enum pkt_frag */
 };
 
 /* Offset of the L4 checksum field, which differs between TCP and UDP. */
@@ -124,21 +135,27 @@ static __always_inline int parse_ipv4(void *ctx, const bool xdp, struct pkt *p)
 	/* A header claiming more than the packet holds is not ours to fix. */
 	if (tot_len < ihl_len || p->l3_off + tot_len > p->len)
 		return PARSE_SKIP;
-	/* Only the first fragment carries ports. */
-	if (iph->frag_off & bpf_htons(IP_OFFSET))
-		return PARSE_SKIP;
-
 	p->family = BPFPORT_AF_INET;
 	p->proto = iph->protocol;
 	p->l3_len = tot_len;
 	p->saddr.a[0] = iph->saddr;
 	p->daddr.a[0] = iph->daddr;
 	p->l4_off = p->l3_off + ihl_len;
+	p->frag_id = iph->id;
+	/* Only the first fragment carries ports; the others follow it by ID. */
+	if (iph->frag_off & bpf_htons(IP_OFFSET)) {
+		p->frag = PKT_FRAG_LATER;
+		return PARSE_FRAG;
+	}
+	if (iph->frag_off & bpf_htons(IP_MF))
+		p->frag = PKT_FRAG_FIRST;
 	return parse_l4(ctx, xdp, p);
 }
 
-/* Length of the extension header at off and its next header; -1 to give up. */
-static __always_inline int ipv6_ext_len(void *ctx, const bool xdp, __u32 off, __u8 *nexthdr)
+/* Length of the extension header at off and its next header; -1 to give up,
+ * -2 for a fragment after the first (p->frag, frag_id and proto are set). */
+static __always_inline int ipv6_ext_len(void *ctx, const bool xdp, __u32 off, __u8 *nexthdr,
+					struct pkt *p)
 {
 	void *data = ctx_data(ctx, xdp), *data_end = ctx_data_end(ctx, xdp);
 	__u8 *h = data + off;
@@ -155,10 +172,16 @@ static __always_inline int ipv6_ext_len(void *ctx, const bool xdp, __u32 off, __
 		*nexthdr = h[0];
 		return (h[1] + 2) * 4;
 	case NEXTHDR_FRAGMENT:
-		/* Only the first fragment carries ports. */
-		if (*(__be16 *)(h + 2) & bpf_htons(IPV6_FRAG_OFFSET))
-			return -1;
 		*nexthdr = h[0];
+		p->frag_id = *(__u32 *)(h + 4);
+		/* Only the first fragment carries ports; the others follow it by ID. */
+		if (*(__be16 *)(h + 2) & bpf_htons(IPV6_FRAG_OFFSET)) {
+			p->frag = PKT_FRAG_LATER;
+			p->proto = h[0];
+			return -2;
+		}
+		if (*(__be16 *)(h + 2) & bpf_htons(IPV6_FRAG_MORE))
+			p->frag = PKT_FRAG_FIRST;
 		return 8;
 	}
 	return -1;
@@ -189,7 +212,9 @@ static __always_inline int parse_ipv6(void *ctx, const bool xdp, struct pkt *p)
 
 		if (nexthdr == IPPROTO_TCP || nexthdr == IPPROTO_UDP || nexthdr == IPPROTO_ICMPV6_NUM)
 			break;
-		len = ipv6_ext_len(ctx, xdp, off, &nexthdr);
+		len = ipv6_ext_len(ctx, xdp, off, &nexthdr, p);
+		if (len == -2)
+			return PARSE_FRAG;
 		if (len < 0)
 			return PARSE_SKIP;
 		off += len;

@@ -11,6 +11,7 @@
 
 #include "conntrack.h"
 #include "counters.h"
+#include "frag.h"
 #include "icmp.h"
 #include "local.h"
 #include "maps.h"
@@ -70,6 +71,9 @@ static __always_inline enum verdict translate_ingress(void *ctx, const bool xdp)
 	case PARSE_ICMP:
 		icmp_translate(ctx, xdp, &p, BPFPORT_CT_INGRESS);
 		return VERDICT_PASS;
+	case PARSE_FRAG:
+		frag_translate(ctx, xdp, &p, BPFPORT_CT_INGRESS);
+		return VERDICT_PASS;
 	default:
 		return VERDICT_PASS;
 	}
@@ -83,6 +87,7 @@ static __always_inline enum verdict translate_ingress(void *ctx, const bool xdp)
 
 		ct_touch(ctv, &p);
 		count_rx(ctv->slot, p.len);
+		frag_record(&p, BPFPORT_CT_INGRESS, &ctv->addr, ctv->slot);
 		nat_rewrite(ctx, xdp, &p, &op);
 		return VERDICT_PASS;
 	}
@@ -99,6 +104,7 @@ static __always_inline enum verdict translate_ingress(void *ctx, const bool xdp)
 	if (ct_create(&p, b, &op.peer_port))
 		return VERDICT_PASS;
 	count_rx(b->slot, p.len);
+	frag_record(&p, BPFPORT_CT_INGRESS, &b->container_addr, b->slot);
 	nat_rewrite(ctx, xdp, &p, &op);
 	return VERDICT_PASS;
 }
@@ -114,6 +120,9 @@ static __always_inline void translate_reply(void *ctx, const bool xdp)
 	case PARSE_ICMP:
 		icmp_translate(ctx, xdp, &p, BPFPORT_CT_REPLY);
 		return;
+	case PARSE_FRAG:
+		frag_translate(ctx, xdp, &p, BPFPORT_CT_REPLY);
+		return;
 	default:
 		return;
 	}
@@ -125,6 +134,7 @@ static __always_inline void translate_reply(void *ctx, const bool xdp)
 
 	ct_touch(ctv, &p);
 	count_tx(ctv->slot, p.len);
+	frag_record(&p, BPFPORT_CT_REPLY, &ctv->addr, ctv->slot);
 	nat_rewrite(ctx, xdp, &p, &op);
 }
 
