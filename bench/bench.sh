@@ -103,6 +103,15 @@ done
 FILLER_PORTS=9997 # + our 3 = 10,000 published ports for the 10k peers
 CONNS=16          # concurrent connections of wrk
 PROXY=${DOCKER_PROXY:-$BUILD/bench/docker-proxy}
+# Load generators on one CPU, servers on another: veth delivers a packet in
+# the sender's context, so all the forwarding (and bpfport) of each direction
+# runs on a known CPU, and runs do not differ by where the scheduler put
+# things. docker-proxy, the forwarder that is a process, is left free.
+if [ "$(nproc)" -ge 2 ]; then
+	PIN_CLIENT=(taskset -c 0) PIN_SERVER=(taskset -c 1)
+else
+	PIN_CLIENT=() PIN_SERVER=()
+fi
 T0=$SECONDS
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -175,18 +184,18 @@ start_servers() {
 				}
 			}
 		EOF
-		in_ns "$CT_NS" nginx -c "$WORK/nginx.conf" -p "$WORK" >>"$WORK/servers.log" 2>&1 &
+		in_ns "$CT_NS" "${PIN_SERVER[@]}" nginx -c "$WORK/nginx.conf" -p "$WORK" >>"$WORK/servers.log" 2>&1 &
 		PIDS+=($!)
 		wait_until 10 http_get "http://$CT_IP:$HTTP_PORT/" >/dev/null 2>&1 ||
 			{ echo "nginx did not start: $(cat "$WORK/nginx.err" 2>/dev/null)" >&2; return 1; }
 	fi
 	if have iperf3; then
-		in_ns "$CT_NS" iperf3 -s -B "$CT_IP" -p "$BULK_PORT" >>"$WORK/servers.log" 2>&1 &
+		in_ns "$CT_NS" "${PIN_SERVER[@]}" iperf3 -s -B "$CT_IP" -p "$BULK_PORT" >>"$WORK/servers.log" 2>&1 &
 		PIDS+=($!)
 		wait_until 10 _listening "$CT_NS" -t "$BULK_PORT" || return 1
 	fi
 	if have sockperf; then
-		in_ns "$CT_NS" sockperf sr -i "$CT_IP" -p "$UDP_PORT" >>"$WORK/servers.log" 2>&1 &
+		in_ns "$CT_NS" "${PIN_SERVER[@]}" sockperf sr -i "$CT_IP" -p "$UDP_PORT" >>"$WORK/servers.log" 2>&1 &
 		PIDS+=($!)
 		wait_until 10 _listening "$CT_NS" -u "$UDP_PORT" || return 1
 	fi
@@ -353,7 +362,7 @@ _wrk() {
 	local out=$1
 	shift
 	timeout $((DUR + 15)) nsenter --net="/run/netns/$CLIENT_NS" -- \
-		wrk -t1 -c"$CONNS" -d"${DUR}s" "$@" >"$out" 2>&1 &&
+		"${PIN_CLIENT[@]}" wrk -t1 -c"$CONNS" -d"${DUR}s" "$@" >"$out" 2>&1 &&
 		grep -q '^Requests/sec' "$out"
 }
 
@@ -381,7 +390,7 @@ wl_rps() {
 _iperf() { # _iperf METRIC
 	have iperf3 || { WL_SKIP="iperf3 not installed"; return 1; }
 	timeout $((DUR + 15)) nsenter --net="/run/netns/$CLIENT_NS" -- \
-		iperf3 -c "$TARGET" -p "$P_BULK" -t "$DUR" -J >"$WORK/iperf.json" 2>&1 || return 1
+		"${PIN_CLIENT[@]}" iperf3 -c "$TARGET" -p "$P_BULK" -t "$DUR" -J >"$WORK/iperf.json" 2>&1 || return 1
 	echo "$1 $(jq '.end.sum_received.bits_per_second / 1e9' "$WORK/iperf.json")"
 }
 wl_bulk() { _iperf bulk; }
@@ -426,7 +435,7 @@ wl_udp() {
 	have sockperf || { WL_SKIP="sockperf not installed"; return 1; }
 	local out=$WORK/sockperf.out
 	timeout $((DUR + 15)) nsenter --net="/run/netns/$CLIENT_NS" -- \
-		sockperf pp -i "$TARGET" -p "$P_UDP" -t "$DUR" --full-rtt >"$out" 2>&1 || return 1
+		"${PIN_CLIENT[@]}" sockperf pp -i "$TARGET" -p "$P_UDP" -t "$DUR" --full-rtt >"$out" 2>&1 || return 1
 	awk '/Valid Duration/ {
 		for (i = 1; i <= NF; i++) {
 			split($i, kv, "=")
@@ -458,13 +467,18 @@ new_client_src() {
 }
 
 run_peer() { # run_peer ROUND PEER
-	local r=$1 peer=$2 wl out metric value why
+	local r=$1 peer=$2 wl out metric value why busy
 	why=$(peer_available "$peer")
 	if [ -n "$why" ]; then
 		[ "$r" -eq 1 ] && { note "$peer skipped: $why"; rec skip "$peer" "$why"; }
 		return 0
 	fi
 	new_client_src || { note "$peer round $r: cannot set a new client address"; return 0; }
+	# Other namespaces mean someone else is running tests on this machine
+	# now: the report flags the runs that shared the CPUs with them.
+	busy=$(ip netns list 2>/dev/null | awk '{ print $1 }' |
+		grep -c -v -x -F "$(printf '%s\n' "${NAMESPACES[@]}")")
+	[ "$busy" -gt 0 ] && rec busy "$peer" "$r" "$busy"
 	_ct_flush
 	if ! peer_setup "$peer" 2>"$WORK/setup.err"; then
 		note "$peer round $r: setup failed: $(_oneline "$(cat "$WORK/setup.err")")"

@@ -15,6 +15,7 @@ Records, tab-separated, one per line:
   cost BLOCK NS FLOOR_NS         one building block of the hit path, alone
   mem NAME VALUE                 map memory (bytes)
   control NAME COUNT MS          control-plane timings
+  busy PEER ROUND N              N foreign network namespaces existed (other tests running)
 
 Traffic figures are the median over rounds; "spread" is (max - min) / median.
 Goals are reported, never enforced.
@@ -72,7 +73,8 @@ GOALS = [
 
 def load(path):
     d = {"meta": {}, "note": [], "skip": {}, "traffic": defaultdict(list), "errors": [],
-         "micro": {}, "cost": {}, "mem": {}, "control": {}}
+         "micro": {}, "cost": {}, "mem": {}, "control": {},
+         "busy": []}
     with open(path, encoding="utf-8") as f:
         for line in f:
             r = line.rstrip("\n").split("\t")
@@ -94,6 +96,8 @@ def load(path):
                     d["micro"][(r[1], int(r[2]))] = (ns, fl)
                 elif kind == "cost":
                     d["cost"][r[1]] = (float(r[2]), float(r[3]))
+                elif kind == "busy":
+                    d["busy"].append((r[1], r[2]))
                 elif kind == "mem":
                     d["mem"][r[1]] = float(r[2])
                 elif kind == "control":
@@ -406,6 +410,12 @@ def report_md(d):
         w("")
 
     notes = d["note"] + ["%s skipped: %s" % (p, why) for p, why in d["skip"].items()]
+    if d["busy"]:
+        runs = len({(p, r) for (met, p) in d["traffic"] for r in range(1, 1 + len(d["traffic"][(met, p)]))})
+        notes.insert(0, "**Other tests ran on this machine during %d of %d peer runs** (foreign "
+                     "network namespaces existed): %s. Those figures shared the CPUs and are "
+                     "less reliable." % (len(d["busy"]), runs,
+                                         ", ".join("%s round %s" % b for b in d["busy"])))
     if d["errors"]:
         for wl, peer, rnd, text in d["errors"]:
             notes.append("%s, %s, round %s: load generator reported errors: %s" % (wl, peer, rnd, text))
