@@ -20,9 +20,9 @@
  *    real hit that really rewrites, on the same (cached) entries.
  *  - "spread" cases run each packet once (repeat=1) over thousands of tuples
  *    picked at random among all flows, interleaved packet by packet with the
- *    same run of the pass program; the difference is the program's cost with
- *    the cache misses a big table brings. `duration` times the program loop
- *    alone, so syscall and copy costs are not in either figure.
+ *    same run of the pass program; the difference of the medians is the
+ *    program's cost with the cache misses a big table brings. `duration`
+ *    times the program loop alone, so syscall and copy costs are in neither.
  *
  * Maps are created here, unpinned, with max_entries raised before load, so
  * nothing is shared with an installed bpfport. Runs in a private network
@@ -357,79 +357,6 @@ static int load_lookup_prog(int map_fd, int key_size)
 	return load_xdp_insns("bench_lookup", insns, n);
 }
 
-static int hot_prog(const struct cfg *c, int prog, int floor, double *ns, double *floor_ns);
-
-static int bench_costs(const struct cfg *c, int xdp_pass)
-{
-	const struct bpf_insn ktime[] = {
-		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ktime_get_ns),
-		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_PASS_RET),
-		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
-	};
-	struct {
-		const char *name;
-		enum bpf_map_type type;
-		int key_size, value_size;
-	} maps[] = {
-		{ "lookup_lru_hash_40b_key", BPF_MAP_TYPE_LRU_HASH, sizeof(struct bpfport_ct_key),
-		  sizeof(struct bpfport_ct_val) },
-		{ "lookup_hash_40b_key", BPF_MAP_TYPE_HASH, sizeof(struct bpfport_ct_key),
-		  sizeof(struct bpfport_ct_val) },
-		{ "lookup_hash_20b_key", BPF_MAP_TYPE_HASH, sizeof(struct bpfport_bind_key),
-		  sizeof(struct bpfport_bind_val) },
-		{ "lookup_percpu_array", BPF_MAP_TYPE_PERCPU_ARRAY, 4,
-		  sizeof(struct bpfport_counters) },
-	};
-	double ns, fl;
-	int prog;
-
-	const struct bpf_insn jiffies[] = {
-		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_jiffies64),
-		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_PASS_RET),
-		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
-	};
-	const struct {
-		const char *name;
-		const struct bpf_insn *insns;
-	} helpers[] = { { "ktime_get_ns", ktime }, { "jiffies64", jiffies } };
-
-	for (size_t i = 0; i < 2; i++) {
-		prog = load_xdp_insns("bench_helper", helpers[i].insns, 3);
-		if (prog < 0)
-			return warn("loading the %s program: %s", helpers[i].name, strerror(errno));
-		if (hot_prog(c, prog, xdp_pass, &ns, &fl)) {
-			close(prog);
-			return -1;
-		}
-		close(prog);
-		emit("cost\t%s\t%.1f\t%.1f\n", helpers[i].name, ns, fl);
-	}
-	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
-		__u8 key[64] = { 0 }, val[256] = { 0 };
-		int map = bpf_map_create(maps[i].type, NULL, (__u32)maps[i].key_size,
-					 (__u32)maps[i].value_size, 1024, NULL);
-		int err;
-
-		if (map < 0)
-			return warn("creating a %s map: %s", maps[i].name, strerror(errno));
-		/* The program looks up the all-zero key: make it a hit. */
-		err = maps[i].type == BPF_MAP_TYPE_PERCPU_ARRAY ? 0 :
-								     bpf_map_update_elem(map, key, val, BPF_ANY);
-		prog = err ? -1 : load_lookup_prog(map, maps[i].key_size);
-		if (prog < 0) {
-			close(map);
-			return warn("%s: %s", maps[i].name, strerror(errno));
-		}
-		err = hot_prog(c, prog, xdp_pass, &ns, &fl);
-		close(prog);
-		close(map);
-		if (err)
-			return -1;
-		emit("cost\t%s\t%.1f\t%.1f\n", maps[i].name, ns, fl);
-	}
-	return 0;
-}
-
 /* sizes: 0 keeps the skeleton's own max_entries (the shipped defaults). */
 static int bench_load(struct bench *b, __u32 nbind, __u32 nct, __u32 ncnt)
 {
@@ -617,23 +544,39 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* Hot: the same packet `repeat` times, trials interleaved with the floor. */
-static int hot(const struct cfg *c, int prog, int floor, const void *pkt, size_t len, double *ns,
-	       double *floor_ns)
+/*
+ * Hot: the same packet `repeat` times, against the floor program. Trials go
+ * round-robin over a set of cases, so a slow spell of the machine touches
+ * every case alike, and the fastest trial of each is kept: interference
+ * (other processes, interrupts, the hypervisor) only ever adds time.
+ */
+struct hot_case {
+	const char *name;
+	long n;
+	int prog, floor;
+	__u8 pkt[256];
+	size_t len;
+	double ns, floor_ns;
+};
+
+static int hot_set(const struct cfg *c, struct hot_case *hc, int n)
 {
-	double p[16], f[16];
 	__u32 d;
 
+	for (int i = 0; i < n; i++)
+		hc[i].ns = hc[i].floor_ns = 1e18;
 	for (int t = 0; t < c->trials; t++) {
-		if (run(floor, pkt, len, c->repeat, &d, NULL, NULL))
-			return -1;
-		f[t] = d;
-		if (run(prog, pkt, len, c->repeat, &d, NULL, NULL))
-			return -1;
-		p[t] = d;
+		for (int i = 0; i < n; i++) {
+			if (run(hc[i].floor, hc[i].pkt, hc[i].len, c->repeat, &d, NULL, NULL))
+				return -1;
+			if (d < hc[i].floor_ns)
+				hc[i].floor_ns = d;
+			if (run(hc[i].prog, hc[i].pkt, hc[i].len, c->repeat, &d, NULL, NULL))
+				return -1;
+			if (d < hc[i].ns)
+				hc[i].ns = d;
+		}
 	}
-	*ns = median(p, c->trials);
-	*floor_ns = median(f, c->trials);
 	return 0;
 }
 
@@ -647,38 +590,46 @@ typedef bool (*check_fn)(long i, const __u8 *out, void *arg);
 static int spread(int prog, int floor, __u8 *pkts, size_t stride, const size_t *lens, int n,
 		  check_fn check, void *arg, double *ns, double *floor_ns)
 {
-	double sp = 0, sf = 0;
+	double *sp = calloc((size_t)n, sizeof(double)), *sf = calloc((size_t)n, sizeof(double));
+	int bad = 0, err = -1;
 	__u8 out[512];
-	int bad = 0;
 	__u32 d;
 
+	if (!sp || !sf)
+		goto out;
 	for (int i = 0; i < n; i++) {
 		const __u8 *pkt = pkts + (size_t)i * stride;
 
 		if (run(floor, pkt, lens[i], 1, &d, NULL, NULL))
-			return -1;
-		sf += d;
+			goto out;
+		sf[i] = d;
 		if (run(prog, pkt, lens[i], 1, &d, out, NULL))
-			return -1;
-		sp += d;
+			goto out;
+		sp[i] = d;
 		if (check && !check(i, out, arg))
 			bad++;
 	}
-	if (bad)
-		return warn("%d of %d packets were not translated as expected", bad, n);
-	*ns = sp / n;
-	*floor_ns = sf / n;
-	return 0;
+	if (bad) {
+		warn("%d of %d packets were not translated as expected", bad, n);
+		goto out;
+	}
+	/* Medians: a packet interrupted midway costs microseconds, not nanoseconds. */
+	*ns = median(sp, n);
+	*floor_ns = median(sf, n);
+	err = 0;
+out:
+	free(sp);
+	free(sf);
+	return err;
 }
 
-/* hot() on a minimal TCP packet, for programs that do not look at it. */
-static int hot_prog(const struct cfg *c, int prog, int floor, double *ns, double *floor_ns)
+/* A TCP packet for programs that do not look at it. */
+static size_t minimal_pkt(__u8 *pkt)
 {
 	struct flow f = { .family = AF_INET, .proto = IPPROTO_TCP, .saddr = v4(CLIENT_BASE),
 			  .daddr = v4(HOST_BASE), .sport = 40000, .dport = 80 };
-	__u8 pkt[512];
 
-	return hot(c, prog, floor, pkt, build_pkt(pkt, &f), ns, floor_ns);
+	return build_pkt(pkt, &f);
 }
 
 /* Run once and compare the rewritten endpoint with what the case expects. */
@@ -743,92 +694,125 @@ static bool check_wildcard(long i, const __u8 *out, void *arg)
 	return !memcmp(&got, &want, sizeof(got)) && port == CTR_PORT;
 }
 
-/* The IPv6 hot hit, or "n/a" when the datapath does not translate IPv6. */
-static int bench_ipv6(const struct cfg *c, struct bench *b, long n)
+/* One size under test: its own maps, filled, and flow 0 to time. */
+struct size_run {
+	long n;
+	struct bench b;
+	struct flow in, rep, v6;
+	bool have_v6;
+};
+
+/* IPv6 entries for a hot hit, if the datapath translates IPv6 ("n/a" otherwise). */
+static int prepare_ipv6(struct size_run *sr)
 {
 	struct flow f = { .family = AF_INET6, .proto = IPPROTO_TCP, .saddr = v6(1, 7),
 			  .daddr = v6(2, 1), .sport = 40000, .dport = 80 };
 	struct bpfport_addr ctr = v6(3, 8);
-	double ns, fl;
-	__u8 pkt[512];
-	bool ok;
+	struct flow f2 = f;
 
-	if (ct_put(b->ct, &f, BPFPORT_CT_INGRESS, ctr, CTR_PORT))
+	f2.daddr = ctr;
+	f2.dport = CTR_PORT;
+	if (ct_put(sr->b.ct, &f, BPFPORT_CT_INGRESS, ctr, CTR_PORT) ||
+	    ct_put(sr->b.ct, &f2, BPFPORT_CT_INGRESS, f.daddr, f.dport))
 		return -1;
-	{
-		struct flow f2 = f;
-
-		f2.daddr = ctr;
-		f2.dport = CTR_PORT;
-		if (ct_put(b->ct, &f2, BPFPORT_CT_INGRESS, f.daddr, f.dport))
-			return -1;
-	}
-	if (expect(b->xdp, &f, true, ctr, CTR_PORT, &ok))
-		return -1;
-	if (!ok) {
-		emit("micro\thit_ipv6\t%ld\tn/a\tn/a\n", n);
-		return 0;
-	}
-	if (hot(c, b->xdp, b->xdp_pass, pkt, build_pkt(pkt, &f), &ns, &fl))
-		return -1;
-	report("hit_ipv6", n, ns, fl);
-	return 0;
+	sr->v6 = f;
+	return expect(sr->b.xdp, &f, true, ctr, CTR_PORT, &sr->have_v6);
 }
 
-static int bench_size(const struct cfg *c, long n)
+/* Load maps sized for n, fill n bindings and n flows, check flow 0 both ways. */
+static int prepare_size(const struct cfg *c, struct size_run *sr, long n)
 {
 	long slots = n > BPFPORT_MAX_BINDINGS ? n : BPFPORT_MAX_BINDINGS;
-	int k = c->spread, err = -1;
-	__u32 nct = (__u32)(2 * n + 4 * (long)k + 8192);
-	struct flow in = flow_in(0, n, IPPROTO_TCP), rep = flow_reply(0, n, IPPROTO_TCP);
-	struct flow miss = { .family = AF_INET, .proto = IPPROTO_TCP, .saddr = v4(0xcb007107),
-			     .daddr = v4(0xc613ff01), .sport = 5555, .dport = 9 };
-	size_t stride = 128, *lens = calloc((size_t)k, sizeof(*lens));
-	__u8 *pkts = calloc((size_t)k, stride), pkt[512];
-	long *idx = calloc((size_t)k, sizeof(*idx));
-	struct spread_arg arg = { .n = n, .idx = idx };
-	struct bench b = { 0 };
-	double ns, fl;
+	__u32 nct = (__u32)(2 * n + 4 * (long)c->spread + 8192);
 	__u64 t0;
 	bool ok;
 
-	if (!lens || !pkts || !idx)
-		goto out;
+	sr->n = n;
+	sr->in = flow_in(0, n, IPPROTO_TCP);
+	sr->rep = flow_reply(0, n, IPPROTO_TCP);
 	/* Headroom: the LRU may evict before it is full when free nodes sit on another CPU's list. */
 	nct += nct / 8;
-	if (bench_load(&b, (__u32)(n + 16), nct, (__u32)slots))
-		goto out;
+	if (bench_load(&sr->b, (__u32)(n + 16), nct, (__u32)slots))
+		return -1;
 	t0 = now_ns();
-	if (fill_bindings(b.bind, n, slots) || fill_flows(b.ct, n, n, slots))
-		goto out;
+	if (fill_bindings(sr->b.bind, n, slots) || fill_flows(sr->b.ct, n, n, slots))
+		return -1;
 	emit("note\tfilled %ld bindings and %ld flows (%ld conntrack entries) in %.2f s\n", n, n,
 	     2 * n, (double)(now_ns() - t0) / 1e9);
-	if (add_cycle(b.ct, &in, &rep, bind_ctr(0), CTR_PORT))
-		goto out;
-
+	emit("mem\tct_max_entries.%ld\t%u\n", n, nct);
+	if (add_cycle(sr->b.ct, &sr->in, &sr->rep, bind_ctr(0), CTR_PORT))
+		return -1;
 	/* Sanity: each path does what it should before it is timed. */
-	if (expect(b.xdp, &in, true, bind_ctr(0), CTR_PORT, &ok) || !ok) {
-		warn("hit: flow 0 was not translated (n=%ld)", n);
-		goto out;
-	}
-	if (expect(b.tc_out, &rep, false, in.daddr, in.dport, &ok) || !ok) {
-		warn("reply: flow 0's reply was not translated (n=%ld)", n);
-		goto out;
-	}
+	if (expect(sr->b.xdp, &sr->in, true, bind_ctr(0), CTR_PORT, &ok) || !ok)
+		return warn("hit: flow 0 was not translated (n=%ld)", n);
+	if (expect(sr->b.tc_out, &sr->rep, false, sr->in.daddr, sr->in.dport, &ok) || !ok)
+		return warn("reply: flow 0's reply was not translated (n=%ld)", n);
+	return prepare_ipv6(sr);
+}
 
-	if (hot(c, b.xdp, b.xdp_pass, pkt, build_pkt(pkt, &in), &ns, &fl))
+#define HOT_CASES 5
+
+/* Every hot case of every size in one round-robin, so sizes compare fairly. */
+static int bench_hot(const struct cfg *c, struct size_run *sr, int nsizes)
+{
+	struct hot_case *hc = calloc((size_t)nsizes * HOT_CASES, sizeof(*hc));
+	int n = 0, err = -1;
+
+	if (!hc)
+		return -1;
+	for (int i = 0; i < nsizes; i++) {
+		struct bench *b = &sr[i].b;
+		const struct {
+			const char *name;
+			int prog, floor;
+			const struct flow *f;
+		} cases[HOT_CASES] = {
+			{ "hit", b->xdp, b->xdp_pass, &sr[i].in },
+			{ "hit_tc", b->tc_in, b->tc_pass, &sr[i].in },
+			{ "reply", b->tc_out, b->tc_pass, &sr[i].rep },
+			{ "miss", b->xdp, b->xdp_pass, NULL },
+			{ "hit_ipv6", b->xdp, b->xdp_pass, &sr[i].v6 },
+		};
+		struct flow miss = { .family = AF_INET, .proto = IPPROTO_TCP, .saddr = v4(0xcb007107),
+				     .daddr = v4(0xc613ff01), .sport = 5555, .dport = 9 };
+
+		for (int k = 0; k < HOT_CASES; k++) {
+			if (!strcmp(cases[k].name, "hit_ipv6") && !sr[i].have_v6)
+				continue;
+			hc[n].name = cases[k].name;
+			hc[n].n = sr[i].n;
+			hc[n].prog = cases[k].prog;
+			hc[n].floor = cases[k].floor;
+			hc[n].len = build_pkt(hc[n].pkt, cases[k].f ? cases[k].f : &miss);
+			n++;
+		}
+	}
+	if (hot_set(c, hc, n))
 		goto out;
-	report("hit", n, ns, fl);
-	if (hot(c, b.tc_in, b.tc_pass, pkt, build_pkt(pkt, &in), &ns, &fl))
-		goto out;
-	report("hit_tc", n, ns, fl);
-	if (hot(c, b.tc_out, b.tc_pass, pkt, build_pkt(pkt, &rep), &ns, &fl))
-		goto out;
-	report("reply", n, ns, fl);
-	if (hot(c, b.xdp, b.xdp_pass, pkt, build_pkt(pkt, &miss), &ns, &fl))
-		goto out;
-	report("miss", n, ns, fl);
-	if (bench_ipv6(c, &b, n))
+	for (int k = 0; k < n; k++)
+		report(hc[k].name, hc[k].n, hc[k].ns, hc[k].floor_ns);
+	for (int i = 0; i < nsizes; i++)
+		if (!sr[i].have_v6)
+			emit("micro\thit_ipv6\t%ld\tn/a\tn/a\n", sr[i].n);
+	err = 0;
+out:
+	free(hc);
+	return err;
+}
+
+/* Cases that need fresh packets: random flows, new flows; and the map sizes. */
+static int bench_spread(const struct cfg *c, struct size_run *sr)
+{
+	struct bench *b = &sr->b;
+	long n = sr->n, slots = n > BPFPORT_MAX_BINDINGS ? n : BPFPORT_MAX_BINDINGS;
+	int k = c->spread, err = -1;
+	size_t stride = 128, *lens = calloc((size_t)k, sizeof(*lens));
+	__u8 *pkts = calloc((size_t)k, stride);
+	long *idx = calloc((size_t)k, sizeof(*idx));
+	struct spread_arg arg = { .n = n, .idx = idx };
+	double ns, fl;
+
+	if (!lens || !pkts || !idx)
 		goto out;
 
 	/* Spread hits: random established flows. */
@@ -839,7 +823,7 @@ static int bench_size(const struct cfg *c, long n)
 		f = flow_in(idx[i], n, IPPROTO_TCP);
 		lens[i] = build_pkt(pkts + (size_t)i * stride, &f);
 	}
-	if (spread(b.xdp, b.xdp_pass, pkts, stride, lens, k, check_ingress, &arg, &ns, &fl))
+	if (spread(b->xdp, b->xdp_pass, pkts, stride, lens, k, check_ingress, &arg, &ns, &fl))
 		goto out;
 	report("hit_spread", n, ns, fl);
 	for (int i = 0; i < k; i++) {
@@ -847,7 +831,7 @@ static int bench_size(const struct cfg *c, long n)
 
 		lens[i] = build_pkt(pkts + (size_t)i * stride, &f);
 	}
-	if (spread(b.tc_out, b.tc_pass, pkts, stride, lens, k, check_reply, &arg, &ns, &fl))
+	if (spread(b->tc_out, b->tc_pass, pkts, stride, lens, k, check_reply, &arg, &ns, &fl))
 		goto out;
 	report("reply_spread", n, ns, fl);
 
@@ -858,7 +842,7 @@ static int bench_size(const struct cfg *c, long n)
 		f.saddr = v4(FRESH_BASE + (__u32)i);
 		lens[i] = build_pkt(pkts + (size_t)i * stride, &f);
 	}
-	if (spread(b.xdp, b.xdp_pass, pkts, stride, lens, k, check_ingress, &arg, &ns, &fl))
+	if (spread(b->xdp, b->xdp_pass, pkts, stride, lens, k, check_ingress, &arg, &ns, &fl))
 		goto out;
 	report("new_flow", n, ns, fl);
 
@@ -870,7 +854,7 @@ static int bench_size(const struct cfg *c, long n)
 		bind_kv(0, IPPROTO_TCP, &bk, &bv, slots);
 		memset(&bk.host_addr, 0, sizeof(bk.host_addr));
 		bk.host_port = htons(WILDCARD_PORT);
-		if (bpf_map_update_elem(b.bind, &bk, &bv, BPF_ANY)) {
+		if (bpf_map_update_elem(b->bind, &bk, &bv, BPF_ANY)) {
 			warn("adding the wildcard binding: %s", strerror(errno));
 			goto out;
 		}
@@ -884,20 +868,115 @@ static int bench_size(const struct cfg *c, long n)
 		f.dport = WILDCARD_PORT;
 		lens[i] = build_pkt(pkts + (size_t)i * stride, &f);
 	}
-	if (spread(b.xdp, b.xdp_pass, pkts, stride, lens, k, check_wildcard, NULL, &ns, &fl))
+	if (spread(b->xdp, b->xdp_pass, pkts, stride, lens, k, check_wildcard, NULL, &ns, &fl))
 		goto out;
 	report("new_flow_wildcard", n, ns, fl);
 
-	emit("mem\tbindings_memlock.%ld\t%ld\n", n, map_memlock(b.bind));
-	emit("mem\tct_memlock.%ld\t%ld\n", n, map_memlock(b.ct));
-	emit("mem\tct_max_entries.%ld\t%u\n", n, nct);
+	emit("mem\tbindings_memlock.%ld\t%ld\n", n, map_memlock(b->bind));
+	emit("mem\tct_memlock.%ld\t%ld\n", n, map_memlock(b->ct));
 	err = 0;
 out:
-	if (b.skel)
-		bench_unload(&b);
 	free(lens);
 	free(pkts);
 	free(idx);
+	return err;
+}
+
+static int bench_sizes(const struct cfg *c)
+{
+	struct size_run *sr = calloc((size_t)c->nsizes, sizeof(*sr));
+	int err = -1, i;
+
+	if (!sr)
+		return -1;
+	for (i = 0; i < c->nsizes; i++)
+		if (prepare_size(c, &sr[i], c->sizes[i]))
+			goto out;
+	if (bench_hot(c, sr, c->nsizes))
+		goto out;
+	for (i = 0; i < c->nsizes; i++)
+		if (bench_spread(c, &sr[i]))
+			goto out;
+	err = 0;
+out:
+	for (i = 0; i < c->nsizes; i++)
+		if (sr[i].b.skel)
+			bench_unload(&sr[i].b);
+	free(sr);
+	return err;
+}
+
+static int bench_costs(const struct cfg *c, int xdp_pass)
+{
+	const struct bpf_insn ktime[] = {
+		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ktime_get_ns),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_PASS_RET),
+		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	};
+	const struct bpf_insn jiffies[] = {
+		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_jiffies64),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_PASS_RET),
+		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	};
+	const struct {
+		const char *name;
+		const struct bpf_insn *insns; /* or a lookup in a map of this kind: */
+		enum bpf_map_type type;
+		int key_size, value_size;
+	} blocks[] = {
+		{ "ktime_get_ns", ktime },
+		{ "jiffies64", jiffies },
+		{ "lookup_lru_hash_40b_key", NULL, BPF_MAP_TYPE_LRU_HASH, sizeof(struct bpfport_ct_key),
+		  sizeof(struct bpfport_ct_val) },
+		{ "lookup_hash_40b_key", NULL, BPF_MAP_TYPE_HASH, sizeof(struct bpfport_ct_key),
+		  sizeof(struct bpfport_ct_val) },
+		{ "lookup_hash_20b_key", NULL, BPF_MAP_TYPE_HASH, sizeof(struct bpfport_bind_key),
+		  sizeof(struct bpfport_bind_val) },
+		{ "lookup_percpu_array", NULL, BPF_MAP_TYPE_PERCPU_ARRAY, 4,
+		  sizeof(struct bpfport_counters) },
+	};
+	enum { NBLOCKS = sizeof(blocks) / sizeof(blocks[0]) };
+	struct hot_case hc[NBLOCKS];
+	int maps[NBLOCKS], err = -1;
+	size_t i;
+
+	memset(hc, 0, sizeof(hc));
+	for (i = 0; i < NBLOCKS; i++) {
+		hc[i].prog = maps[i] = -1;
+		hc[i].name = blocks[i].name;
+		hc[i].floor = xdp_pass;
+		hc[i].len = minimal_pkt(hc[i].pkt);
+	}
+	for (i = 0; i < NBLOCKS; i++) {
+		__u8 key[64] = { 0 }, val[256] = { 0 };
+
+		if (blocks[i].insns) {
+			hc[i].prog = load_xdp_insns("bench_helper", blocks[i].insns, 3);
+		} else {
+			maps[i] = bpf_map_create(blocks[i].type, NULL, (__u32)blocks[i].key_size,
+						 (__u32)blocks[i].value_size, 1024, NULL);
+			/* The program looks up the all-zero key: make it a hit. */
+			if (maps[i] >= 0 && (blocks[i].type == BPF_MAP_TYPE_PERCPU_ARRAY ||
+					     !bpf_map_update_elem(maps[i], key, val, BPF_ANY)))
+				hc[i].prog = load_lookup_prog(maps[i], blocks[i].key_size);
+		}
+		if (hc[i].prog < 0) {
+			warn("%s: %s", blocks[i].name, strerror(errno));
+			goto out;
+		}
+	}
+	if (hot_set(c, hc, NBLOCKS))
+		goto out;
+	for (i = 0; i < NBLOCKS; i++)
+		emit("cost\t%s\t%.1f\t%.1f\n", hc[i].name, hc[i].ns, hc[i].floor_ns);
+	err = 0;
+out:
+	for (i = 0; i < NBLOCKS; i++) {
+		if (hc[i].prog >= 0)
+			close(hc[i].prog);
+		if (maps[i] >= 0)
+			close(maps[i]);
+	}
 	return err;
 }
 
@@ -1062,8 +1141,7 @@ int main(int argc, char **argv)
 	emit("note\trepeat=%u trials=%d spread=%d\n", c.repeat, c.trials, c.spread);
 	if (bench_memory(&c))
 		return 1;
-	for (int i = 0; i < c.nsizes; i++)
-		if (bench_size(&c, c.sizes[i]))
-			return 1;
+	if (bench_sizes(&c))
+		return 1;
 	return 0;
 }

@@ -293,8 +293,9 @@ def report_md(d):
         w("Nanoseconds per packet, and in brackets above the floor: an XDP program that only "
           "returns XDP_PASS for XDP cases, a TC program that only returns TC_ACT_UNSPEC for TC "
           "cases. Hot cases repeat one packet (two conntrack entries map the tuple back and forth, "
-          "so every iteration is a real rewrite); spread and new-flow cases run each packet once, "
-          "over random flows, interleaved with the floor program. "
+          "so every iteration is a real rewrite), round-robin over all cases and sizes, fastest of "
+          "the trials kept; spread and new-flow cases run each packet once, over random flows, "
+          "interleaved with the floor program, medians kept. "
           "N bindings and N tracked flows (2N conntrack entries) are loaded.")
         w("")
         w("| case | " + " | ".join("N = {:,}".format(n) for n in sizes) + " |")
