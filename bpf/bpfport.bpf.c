@@ -5,6 +5,7 @@
  *   xdp_ingress  translate packets to published endpoints (XDP modes)
  *   tc_ingress   the same on TC ingress (--mode tc)
  *   tc_egress    translate replies back on the way out of the interface
+ *   tc_bridge    the containers' bridge: replies at ingress, and hairpin flows
  *   sock_*       the host's own processes: connect/sendmsg go straight to the
  *                container, getpeername/recvmsg show the published endpoint
  *
@@ -33,6 +34,20 @@ SEC("tc")
 int tc_ingress(struct __sk_buff *skb)
 {
 	return translate_ingress(skb, false) == VERDICT_DROP ? TC_ACT_SHOT : TC_ACT_UNSPEC;
+}
+
+/* The containers' bridge (--mode bridge): replies and hairpin flows. */
+SEC("tc")
+int tc_bridge(struct __sk_buff *skb)
+{
+	switch (translate_bridge(skb)) {
+	case VERDICT_DROP:
+		return TC_ACT_SHOT;
+	case VERDICT_REDIRECT:
+		return bpf_redirect_neigh(skb->ingress_ifindex, NULL, 0, 0);
+	default:
+		return TC_ACT_UNSPEC;
+	}
 }
 
 SEC("tc")

@@ -50,6 +50,9 @@ struct bpfport_bind_val {
  * direction, keyed by the tuple as the packet carries it on the wire:
  *   ingress: client -> published host endpoint; value: container endpoint
  *   reply:   container -> client;               value: published host endpoint
+ * A hairpin flow (client and container behind the same bridge) also has its
+ * source translated to the bridge's address, so the reply comes back through
+ * us: peer_addr/nat_port then hold the other side of the rewrite.
  * Keying replies on the full tuple keeps traffic that never went through a
  * published port (direct clients, the container's own connections) untouched.
  */
@@ -72,13 +75,14 @@ struct bpfport_ct_key {
 #define BPFPORT_CT_SEEN_RST 0x2
 
 struct bpfport_ct_val {
-	struct bpfport_addr addr; /* address to write: new daddr or new saddr */
-	__be16 port;              /* port to write: new dport or new sport */
-	__be16 nat_port;          /* reserved: client port remapping; 0 = none */
-	__u32 slot;               /* the binding's counters slot */
-	__u8 flags;               /* BPFPORT_CT_SEEN_* */
+	struct bpfport_addr addr;      /* address to write: new daddr or new saddr */
+	struct bpfport_addr peer_addr; /* the other address too (hairpin), or all-zero */
+	__be16 port;                   /* port to write: new dport or new sport */
+	__be16 nat_port;               /* the other port too (remapped client port), or 0 */
+	__u32 slot;                    /* the binding's counters slot */
+	__u8 flags;                    /* BPFPORT_CT_SEEN_* */
 	__u8 pad[7];
-	__u64 created_ns;         /* bpf_ktime_get_ns() at the first packet */
+	__u64 created_ns;              /* bpf_ktime_get_ns() at the first packet */
 	__u64 last_seen_ns;
 };
 

@@ -31,8 +31,12 @@ enum hook {
 	HOOK_EGRESS,
 };
 
+/* Per hook: the TCX link pin and the legacy filter's program pin. Bridge
+ * mode puts tc_bridge on ingress instead of tc_ingress. */
 static const char *const tcx_pin[] = { "tcx_ingress", "tcx_egress" };
 static const char *const tc_legacy_pin[] = { "tc_ingress", "tc_egress" };
+#define TCX_BRIDGE_PIN "tcx_bridge"
+#define TC_BRIDGE_PIN "tc_bridge"
 static const char *const xdp_pins[] = { "xdp_native", "xdp_generic" };
 
 static int link_pin_path(char *buf, size_t len, const char *iface, const char *name)
@@ -61,6 +65,8 @@ const char *attached_mode(const char *iface, char *buf, size_t len)
 	else if (link_pinned(iface, tcx_pin[HOOK_INGRESS]) ||
 		 link_pinned(iface, tc_legacy_pin[HOOK_INGRESS]))
 		mode = "tc";
+	else if (link_pinned(iface, TCX_BRIDGE_PIN) || link_pinned(iface, TC_BRIDGE_PIN))
+		mode = "bridge";
 	if (!mode)
 		return NULL;
 	snprintf(buf, len, "%s", mode);
@@ -113,7 +119,8 @@ static bool tcx_disabled(void)
 
 /* Legacy cls_bpf in a clsact qdisc, for kernels without TCX. The qdisc may be
  * shared with other users: we add and remove only our own filter. */
-static int attach_tc_legacy(const char *iface, int ifindex, enum hook hook, int prog_fd)
+static int attach_tc_legacy(const char *iface, int ifindex, enum hook hook, int prog_fd,
+			    const char *pin_name)
 {
 	LIBBPF_OPTS(bpf_tc_hook, tc_hook, .ifindex = ifindex,
 		    .attach_point = hook == HOOK_INGRESS ? BPF_TC_INGRESS : BPF_TC_EGRESS);
@@ -127,7 +134,7 @@ static int attach_tc_legacy(const char *iface, int ifindex, enum hook hook, int 
 	err = bpf_tc_attach(&tc_hook, &tc_opts);
 	if (err)
 		return err;
-	return pin_fd(prog_fd, iface, tc_legacy_pin[hook]);
+	return pin_fd(prog_fd, iface, pin_name);
 }
 
 static int detach_tc_legacy(int ifindex, enum hook hook)
@@ -139,9 +146,12 @@ static int detach_tc_legacy(int ifindex, enum hook hook)
 	return bpf_tc_detach(&tc_hook, &tc_opts);
 }
 
-static int attach_tc(const char *iface, int ifindex, enum hook hook)
+static int attach_tc(const char *iface, int ifindex, enum hook hook, bool bridge)
 {
-	const char *prog = hook == HOOK_INGRESS ? PROG_TC_INGRESS : PROG_TC_EGRESS;
+	const char *prog = bridge ? PROG_TC_BRIDGE
+				  : hook == HOOK_INGRESS ? PROG_TC_INGRESS : PROG_TC_EGRESS;
+	const char *tcx_name = bridge ? TCX_BRIDGE_PIN : tcx_pin[hook];
+	const char *legacy_name = bridge ? TC_BRIDGE_PIN : tc_legacy_pin[hook];
 	int prog_fd, link_fd, err;
 
 	prog_fd = prog_fd_get(prog);
@@ -154,12 +164,12 @@ static int attach_tc(const char *iface, int ifindex, enum hook hook)
 							       : ATTACH_TCX_EGRESS,
 					  NULL);
 	if (link_fd >= 0) {
-		err = pin_fd(link_fd, iface, tcx_pin[hook]);
+		err = pin_fd(link_fd, iface, tcx_name);
 		close(link_fd);
 	} else {
 		pr_debug("TCX unavailable on %s (%s), using a tc clsact filter", iface,
 			 strerror(errno));
-		err = attach_tc_legacy(iface, ifindex, hook, prog_fd);
+		err = attach_tc_legacy(iface, ifindex, hook, prog_fd, legacy_name);
 	}
 	close(prog_fd);
 	return err;
@@ -181,9 +191,9 @@ static int attach_ingress(const char *iface, int ifindex, const char *mode, cons
 {
 	int err;
 
-	if (!strcmp(mode, "tc")) {
-		*actual = "tc";
-		return attach_tc(iface, ifindex, HOOK_INGRESS);
+	if (!strcmp(mode, "tc") || !strcmp(mode, "bridge")) {
+		*actual = mode;
+		return attach_tc(iface, ifindex, HOOK_INGRESS, !strcmp(mode, "bridge"));
 	}
 	if (!strcmp(mode, "generic")) {
 		*actual = "generic";
@@ -247,7 +257,8 @@ int attach_iface(const char *iface, const char *mode)
 		       attach_error_hint(err, strcmp(actual, "tc") ? "xdp" : "tc"));
 		goto fail;
 	}
-	err = attach_tc(iface, ifindex, HOOK_EGRESS);
+	/* On the bridge, replies are handled at ingress: no egress program. */
+	err = strcmp(actual, "bridge") ? attach_tc(iface, ifindex, HOOK_EGRESS, false) : 0;
 	if (err) {
 		pr_err("cannot attach reply translation (tc egress) to %s: %s", iface,
 		       attach_error_hint(err, "tc"));
@@ -267,7 +278,8 @@ int detach_iface(const char *iface)
 {
 	int ifindex = (int)if_nametoindex(iface);
 	char path[PATH_MAX], dir[PATH_MAX], sub[PATH_MAX];
-	const char *links[] = { "xdp_native", "xdp_generic", "tcx_ingress", "tcx_egress" };
+	const char *links[] = { "xdp_native", "xdp_generic", "tcx_ingress", "tcx_egress",
+				TCX_BRIDGE_PIN };
 
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
 		int fd;
@@ -281,12 +293,15 @@ int detach_iface(const char *iface)
 		close(fd);
 		unlink(path);
 	}
-	for (int hook = HOOK_INGRESS; hook <= HOOK_EGRESS; hook++) {
-		link_pin_path(path, sizeof(path), iface, tc_legacy_pin[hook]);
+	for (int hook = HOOK_INGRESS; hook <= HOOK_EGRESS + 1; hook++) {
+		/* The last round is the bridge program, a legacy filter on ingress. */
+		const char *name = hook <= HOOK_EGRESS ? tc_legacy_pin[hook] : TC_BRIDGE_PIN;
+
+		link_pin_path(path, sizeof(path), iface, name);
 		if (!path_exists(path))
 			continue;
 		if (ifindex)
-			detach_tc_legacy(ifindex, hook);
+			detach_tc_legacy(ifindex, hook <= HOOK_EGRESS ? hook : HOOK_INGRESS);
 		unlink(path);
 	}
 	snprintf(sub, sizeof(sub), "%s/%s", PIN_LINKS_SUBDIR, iface);
@@ -324,7 +339,8 @@ static int update_state_attachment(const char *iface, const char *mode)
 
 static bool mode_valid(const char *mode)
 {
-	return !strcmp(mode, "native") || !strcmp(mode, "generic") || !strcmp(mode, "tc");
+	return !strcmp(mode, "native") || !strcmp(mode, "generic") || !strcmp(mode, "tc") ||
+	       !strcmp(mode, "bridge");
 }
 
 int cmd_attach(int argc, char **argv)
@@ -343,7 +359,8 @@ int cmd_attach(int argc, char **argv)
 		mode = optarg;
 		if (!mode_valid(mode))
 			return cmd_usage_error(LOADER, loader_cmds, "attach",
-					       "invalid mode \"%s\": must be native, generic or tc",
+					       "invalid mode \"%s\": must be native, generic, tc or "
+					       "bridge",
 					       mode);
 	}
 	if (argc - optind != 1)

@@ -36,6 +36,7 @@ extern const struct cmd loader_cmds[];
 #define PROG_XDP_INGRESS "xdp_ingress"
 #define PROG_TC_INGRESS "tc_ingress"
 #define PROG_TC_EGRESS "tc_egress"
+#define PROG_TC_BRIDGE "tc_bridge"
 
 /* pins.c */
 int pin_path(char *buf, size_t len, const char *sub, const char *name);

@@ -25,10 +25,14 @@ const struct cmd loader_cmds[] = {
 	  "programs on a cgroup: --cgroup PATH (or $BPFPORT_CGROUP; default the cgroup2\n"
 	  "root, i.e. every process), or none. Run load in the host's namespace\n"
 	  "(--netns) so that the socket path serves that namespace only." },
-	{ "attach", cmd_attach, "attach IFACE [--mode native|generic|tc]",
+	{ "attach", cmd_attach, "attach IFACE [--mode native|generic|tc|bridge]",
 	  "Attach ingress translation (XDP, or TC with --mode tc) and reply translation\n"
 	  "(TC egress) to IFACE, as pinned links that outlive this process. Without\n"
 	  "--mode: native XDP where the driver has it, generic XDP otherwise.\n"
+	  "--mode bridge is for the bridge the containers sit on (docker0): replies are\n"
+	  "translated as they enter the host, and containers reach published ports\n"
+	  "through the host's addresses (hairpin), their source translated to the\n"
+	  "bridge's address when the target is on the same bridge.\n"
 	  "Attaching again in the same mode is a no-op; another mode replaces it." },
 	{ "detach", cmd_detach, "detach IFACE", "Remove bpfport's programs from IFACE." },
 	{ "unload", cmd_unload, "unload",

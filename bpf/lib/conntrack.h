@@ -5,6 +5,7 @@
  *   ct_key_from_pkt()  the tuple of a packet as it is on the wire
  *   ct_lookup()        the entry for that tuple in one direction
  *   ct_create()        both entries of a new flow, remapping a clashing client port
+ *   ct_create_hairpin() both entries of a flow that must come back through us
  *   ct_touch()         refresh last-seen time and note FIN/RST
  *   ct_expired()       idle longer than its protocol and state allow
  */
@@ -153,6 +154,58 @@ static __always_inline int ct_create(const struct pkt *p, const struct bpfport_b
 	ct_key_from_pkt(&k, p, BPFPORT_CT_INGRESS);
 	v.addr = b->container_addr;
 	v.port = b->container_port;
+	v.nat_port = *nat_port;
+	return bpf_map_update_elem(&bp_ct, &k, &v, BPF_ANY) ? -1 : 0;
+}
+
+/*
+ * A hairpin flow: client A and container B behind the same bridge. B must
+ * answer through us, not straight to A, so A's source becomes the bridge's
+ * own address snat with a fresh port N (always remapped: the bridge address
+ * is shared by every hairpin client).
+ *   ingress A:sp -> pub:pp   = B:bp, source snat:N
+ *   reply   B:bp -> snat:N   = pub:pp, destination A:sp
+ */
+static __always_inline int ct_create_hairpin(const struct pkt *p, const struct bpfport_bind_val *b,
+					     const struct bpfport_addr *snat, __be16 *nat_port)
+{
+	struct bpfport_ct_key k;
+	struct bpfport_ct_val v;
+	__u64 now = bpf_ktime_get_ns();
+
+	__builtin_memset(&v, 0, sizeof(v));
+	v.slot = b->slot;
+	v.created_ns = now;
+	v.last_seen_ns = now;
+	v.addr = p->daddr;
+	v.port = p->dport;
+	v.peer_addr = p->saddr;
+	v.nat_port = p->sport;
+
+	__builtin_memset(&k, 0, sizeof(k));
+	k.saddr = b->container_addr;
+	k.daddr = *snat;
+	k.sport = b->container_port;
+	k.family = p->family;
+	k.proto = p->proto;
+	k.dir = BPFPORT_CT_REPLY;
+	*nat_port = 0;
+	for (int i = 0; i < CT_REMAP_TRIES; i++) {
+		__be16 port = bpf_htons(CT_REMAP_BASE + bpf_get_prandom_u32() % CT_REMAP_SPAN);
+
+		k.dport = port;
+		if (!bpf_map_update_elem(&bp_ct, &k, &v, BPF_NOEXIST)) {
+			*nat_port = port;
+			break;
+		}
+	}
+	if (!*nat_port)
+		return -1;
+
+	ct_key_from_pkt(&k, p, BPFPORT_CT_INGRESS);
+	v.addr = b->container_addr;
+	v.port = b->container_port;
+	v.peer_addr = *snat;
 	v.nat_port = *nat_port;
 	return bpf_map_update_elem(&bp_ct, &k, &v, BPF_ANY) ? -1 : 0;
 }

@@ -29,14 +29,22 @@
 /*
  * One rewrite: the destination (ingress) or source (reply) address and
  * port, and optionally the port on the other side, for flows whose client
- * port had to be remapped (peer_port 0: leave it).
+ * port had to be remapped (peer_port 0: leave it), and the address on the
+ * other side, for hairpin flows.
  */
 struct nat_op {
 	bool dst;
+	bool has_peer_addr;
 	struct bpfport_addr addr;
+	struct bpfport_addr peer_addr; /* the other address (hairpin), if has_peer_addr */
 	__be16 port;
 	__be16 peer_port;
 };
+
+static __always_inline bool addr_is_zero(const struct bpfport_addr *a)
+{
+	return !(a->a[0] | a->a[1] | a->a[2] | a->a[3]);
+}
 
 /*
  * XDP cannot see whether a packet's L4 checksum is complete or partial. A
@@ -98,20 +106,32 @@ static __always_inline int nat_rewrite_xdp(void *ctx, const struct pkt *p, const
 	if ((void *)(l4_csum + 1) > data_end || (void *)(ports + 2) > data_end)
 		return -1;
 
+	const struct bpfport_addr *old_peer = op->dst ? &p->saddr : &p->daddr;
+
 	if (l4_csum_is_partial(p, *l4_csum)) {
 		/* Ports are payload to a partial checksum: only the seed changes. */
 		csum_seed_replace_addr(l4_csum, old, &op->addr, p->family);
+		if (op->has_peer_addr)
+			csum_seed_replace_addr(l4_csum, old_peer, &op->peer_addr, p->family);
 	} else if (p->proto == IPPROTO_TCP || *l4_csum) {
 		csum_replace_addr(l4_csum, old, &op->addr, p->family);
 		csum_replace2(l4_csum, *port, op->port);
 		if (op->peer_port)
 			csum_replace2(l4_csum, *peer, op->peer_port);
+		if (op->has_peer_addr)
+			csum_replace_addr(l4_csum, old_peer, &op->peer_addr, p->family);
 		if (p->proto == IPPROTO_UDP && !*l4_csum)
 			*l4_csum = 0xffff;
 	}
 	*port = op->port;
 	if (op->peer_port)
 		*peer = op->peer_port;
+	if (op->has_peer_addr) {
+		struct nat_op peer_op = { .dst = !op->dst, .addr = op->peer_addr };
+
+		if (xdp_rewrite_l3(ctx, p, &peer_op))
+			return -1;
+	}
 	return xdp_rewrite_l3(ctx, p, op);
 }
 
@@ -163,6 +183,12 @@ static __always_inline int nat_rewrite_skb(struct __sk_buff *skb, const struct p
 
 	if (skb_rewrite_l3(skb, p, op))
 		return -1;
+	if (op->has_peer_addr) {
+		struct nat_op peer_op = { .dst = !op->dst, .addr = op->peer_addr };
+
+		if (skb_rewrite_l3(skb, p, &peer_op))
+			return -1;
+	}
 	if (skb_rewrite_port(skb, p, p->l4_off + (op->dst ? 2 : 0), old_port, op->port))
 		return -1;
 	if (op->peer_port)

@@ -5,6 +5,8 @@
  *   translate_ingress()  client -> published endpoint becomes client -> container;
  *                        VERDICT_DROP for a source the binding's allow-list refuses
  *   translate_reply()    container -> client becomes published endpoint -> client
+ *   translate_bridge()   on the containers' bridge: flows from containers to
+ *                        published ports, hairpin ones both ways
  */
 #ifndef BPFPORT_TRANSLATE_H
 #define BPFPORT_TRANSLATE_H
@@ -21,7 +23,20 @@
 enum verdict {
 	VERDICT_PASS,
 	VERDICT_DROP,
+	VERDICT_REDIRECT, /* hairpin: send back out the interface it came in on */
 };
+
+static __always_inline void nat_op_from_ct(struct nat_op *op, const struct bpfport_ct_val *v,
+					   bool dst)
+{
+	__builtin_memset(op, 0, sizeof(*op));
+	op->dst = dst;
+	op->addr = v->addr;
+	op->port = v->port;
+	op->peer_port = v->nat_port;
+	op->peer_addr = v->peer_addr;
+	op->has_peer_addr = !addr_is_zero(&v->peer_addr);
+}
 
 /* Only the first packet of a flow is checked: an established flow was admitted. */
 static __always_inline bool source_allowed(const struct bpfport_bind_val *b, const struct pkt *p)
@@ -82,9 +97,9 @@ static __always_inline enum verdict translate_ingress(void *ctx, const bool xdp)
 
 	ctv = ct_lookup(&p, BPFPORT_CT_INGRESS);
 	if (ctv) {
-		struct nat_op op = { .dst = true, .addr = ctv->addr, .port = ctv->port,
-				     .peer_port = ctv->nat_port };
+		struct nat_op op;
 
+		nat_op_from_ct(&op, ctv, true);
 		ct_touch(ctv, &p);
 		count_rx(ctv->slot, p.len);
 		frag_record(&p, BPFPORT_CT_INGRESS, &ctv->addr, ctv->slot);
@@ -129,13 +144,111 @@ static __always_inline void translate_reply(void *ctx, const bool xdp)
 	ctv = ct_lookup(&p, BPFPORT_CT_REPLY);
 	if (!ctv)
 		return;
-	struct nat_op op = { .dst = false, .addr = ctv->addr, .port = ctv->port,
-			     .peer_port = ctv->nat_port };
+	struct nat_op op;
 
+	nat_op_from_ct(&op, ctv, false);
 	ct_touch(ctv, &p);
 	count_tx(ctv->slot, p.len);
 	frag_record(&p, BPFPORT_CT_REPLY, &ctv->addr, ctv->slot);
 	nat_rewrite(ctx, xdp, &p, &op);
+}
+
+/*
+ * Where the kernel would send a packet to addr, and from which source. The
+ * source comes from BPF_FIB_LOOKUP_SRC (kernel 6.7+).
+ */
+static __always_inline bool fib_out(struct __sk_buff *skb, const struct pkt *p,
+				    const struct bpfport_addr *addr, __u32 *ifindex,
+				    struct bpfport_addr *src)
+{
+	struct bpf_fib_lookup fib;
+	long rc;
+
+	__builtin_memset(&fib, 0, sizeof(fib));
+	fib.family = p->family;
+	fib.l4_protocol = p->proto;
+	fib.ifindex = skb->ingress_ifindex;
+	if (p->family == BPFPORT_AF_INET)
+		fib.ipv4_dst = addr->a[0];
+	else
+		__builtin_memcpy(fib.ipv6_dst, addr->a, sizeof(fib.ipv6_dst));
+	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_SRC | BPF_FIB_LOOKUP_SKIP_NEIGH);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return false;
+	*ifindex = fib.ifindex;
+	__builtin_memset(src, 0, sizeof(*src));
+	if (p->family == BPFPORT_AF_INET)
+		src->a[0] = fib.ipv4_src;
+	else
+		__builtin_memcpy(src->a, fib.ipv6_src, sizeof(src->a));
+	return true;
+}
+
+/*
+ * On the bridge the containers sit on, packets enter the host from the
+ * containers: new flows from a container to a published endpoint, and the
+ * replies of hairpin flows. A hairpin packet, once its source is the
+ * bridge's own address (or the published one), would be dropped as a martian
+ * by the input route: it is sent straight back out the bridge.
+ */
+static __always_inline enum verdict translate_bridge(struct __sk_buff *skb)
+{
+	struct bpfport_addr snat;
+	struct bpfport_ct_val *ctv;
+	struct bpfport_bind_val *b;
+	struct nat_op op;
+	struct pkt p;
+	__u32 out_ifindex;
+
+	if (parse_packet(skb, false, &p) != PARSE_OK || addr_is_loopback(&p))
+		return VERDICT_PASS;
+
+	ctv = ct_lookup(&p, BPFPORT_CT_INGRESS);
+	if (ctv) {
+		nat_op_from_ct(&op, ctv, true);
+		ct_touch(ctv, &p);
+		count_rx(ctv->slot, p.len);
+		nat_rewrite(skb, false, &p, &op);
+		return op.has_peer_addr ? VERDICT_REDIRECT : VERDICT_PASS;
+	}
+	/* Replies to outside clients are left to the external interface's egress:
+	 * with a local source address the input route would drop them here. */
+	ctv = ct_lookup(&p, BPFPORT_CT_REPLY);
+	if (ctv && !addr_is_zero(&ctv->peer_addr)) {
+		nat_op_from_ct(&op, ctv, false);
+		ct_touch(ctv, &p);
+		count_tx(ctv->slot, p.len);
+		nat_rewrite(skb, false, &p, &op);
+		return VERDICT_REDIRECT;
+	}
+	if (ctv)
+		return VERDICT_PASS;
+
+	b = binding_lookup(skb, false, &p);
+	if (!b)
+		return VERDICT_PASS;
+	if (!source_allowed(b, &p)) {
+		count_drop(b->slot);
+		return VERDICT_DROP;
+	}
+	nat_op_from_ct(&op, &(struct bpfport_ct_val){ .addr = b->container_addr,
+						      .port = b->container_port },
+		       true);
+	if (fib_out(skb, &p, &b->container_addr, &out_ifindex, &snat) &&
+	    out_ifindex == skb->ingress_ifindex) {
+		if (ct_create_hairpin(&p, b, &snat, &op.peer_port))
+			return VERDICT_PASS;
+		op.peer_addr = snat;
+		op.has_peer_addr = true;
+		count_rx(b->slot, p.len);
+		nat_rewrite(skb, false, &p, &op);
+		return VERDICT_REDIRECT;
+	}
+	if (ct_create(&p, b, &op.peer_port))
+		return VERDICT_PASS;
+	count_rx(b->slot, p.len);
+	nat_rewrite(skb, false, &p, &op);
+	return VERDICT_PASS;
 }
 
 #endif /* BPFPORT_TRANSLATE_H */
