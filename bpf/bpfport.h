@@ -40,7 +40,7 @@ struct bpfport_bind_key {
 struct bpfport_bind_val {
 	struct bpfport_addr container_addr;
 	__be16 container_port;
-	__u16 flags;              /* BPFPORT_BIND_* */
+	__u16 flags; /* BPFPORT_BIND_* */
 	__u32 slot; /* index into the counters map */
 	__u32 reserved[2];
 };
@@ -75,14 +75,14 @@ struct bpfport_ct_key {
 #define BPFPORT_CT_SEEN_RST 0x2
 
 struct bpfport_ct_val {
-	struct bpfport_addr addr;      /* address to write: new daddr or new saddr */
+	struct bpfport_addr addr; /* address to write: new daddr or new saddr */
 	struct bpfport_addr peer_addr; /* the other address too (hairpin), or all-zero */
-	__be16 port;                   /* port to write: new dport or new sport */
-	__be16 nat_port;               /* the other port too (remapped client port), or 0 */
-	__u32 slot;                    /* the binding's counters slot */
-	__u8 flags;                    /* BPFPORT_CT_SEEN_* */
+	__be16 port; /* port to write: new dport or new sport */
+	__be16 nat_port; /* the other port too (remapped client port), or 0 */
+	__u32 slot; /* the binding's counters slot */
+	__u8 flags; /* BPFPORT_CT_SEEN_* */
 	__u8 pad[7];
-	__u64 created_ns;              /* bpf_ktime_get_ns() at the first packet */
+	__u64 created_ns; /* bpf_ktime_get_ns() at the first packet */
 	__u64 last_seen_ns;
 };
 
@@ -116,10 +116,10 @@ struct bpfport_config {
 	__u32 abi_version;
 	__u32 flags;
 	__u64 host_netns_cookie;
-	__u32 ct_timeout_tcp;       /* seconds idle, established TCP */
+	__u32 ct_timeout_tcp; /* seconds idle, established TCP */
 	__u32 ct_timeout_tcp_close; /* seconds idle after FIN */
-	__u32 ct_timeout_tcp_rst;   /* seconds idle after RST */
-	__u32 ct_timeout_udp;       /* seconds idle, UDP */
+	__u32 ct_timeout_tcp_rst; /* seconds idle after RST */
+	__u32 ct_timeout_udp; /* seconds idle, UDP */
 	__u32 reserved[8];
 };
 

@@ -28,14 +28,14 @@
 struct add_args {
 	const char *id;
 	const char *name;
-	struct container upd;      /* ips, exposed ports and env to merge in */
+	struct container upd; /* ips, exposed ports and env to merge in */
 	struct port_mapping *maps; /* from -p */
 	size_t n_maps;
-	bool publish_all;          /* -P */
-	bool force;                /* --force: publish over a host listener */
+	bool publish_all; /* -P */
+	bool force; /* --force: publish over a host listener */
 	struct cidr allow[BINDING_ALLOW_MAX * 2]; /* --allow, both families */
 	size_t n_allow;
-	char *spec_words[64];      /* the arrow form, if any */
+	char *spec_words[64]; /* the arrow form, if any */
 	int n_spec_words;
 };
 
@@ -56,7 +56,8 @@ static int add_ip(struct add_args *a, const char *s)
 	__u8 family;
 
 	if (addr_parse(s, &family, &addr) || addr_is_unspec(&addr))
-		return add_usage("invalid --ip \"%s\": expected a specific IPv4 or IPv6 address", s);
+		return add_usage("invalid --ip \"%s\": expected a specific IPv4 or IPv6 address",
+				 s);
 	if (container_has_family(&a->upd, family))
 		return add_usage("--ip given twice for one address family: \"%s\"", s);
 	if (family == BPFPORT_AF_INET) {
@@ -230,8 +231,8 @@ static int merge_container(struct txn *t, const struct add_args *a, const char *
 			char ip[64];
 
 			addr_format(family, container_addr(c, family), ip, sizeof(ip));
-			pr_err("container %s already has %s address %s: 'bpfport rm %s' first",
-			       id, family_name(family), ip, id);
+			pr_err("container %s already has %s address %s: 'bpfport rm %s' first", id,
+			       family_name(family), ip, id);
 			return -EEXIST;
 		}
 		if (family == BPFPORT_AF_INET) {
@@ -251,8 +252,8 @@ static int merge_container(struct txn *t, const struct add_args *a, const char *
 	return 0;
 }
 
-static bool has_binding_for(const struct state *st, const struct publish_plan *plan,
-			    const char *id, __u16 port, __u8 proto)
+static bool has_binding_for(const struct state *st, const struct publish_plan *plan, const char *id,
+			    __u16 port, __u8 proto)
 {
 	for (size_t i = 0; i < st->n_bindings; i++)
 		if (!strcmp(st->bindings[i].id, id) && st->bindings[i].container_port == port &&
@@ -321,8 +322,8 @@ static int plan_arrow(struct txn *t, struct binding *b, bool check_sockets,
 	}
 	if (check_sockets && hostport_in_use(b->family, &b->host_addr, b->host_port, b->proto)) {
 		binding_host_str(b, host, sizeof(host));
-		snprintf(err, errlen, "failed to bind host port %s/%s: address already in use", host,
-			 proto_name(b->proto));
+		snprintf(err, errlen, "failed to bind host port %s/%s: address already in use",
+			 host, proto_name(b->proto));
 		return PUBLISH_IN_USE;
 	}
 	n = realloc(plan->bindings, (plan->n + 1) * sizeof(*n));
@@ -421,9 +422,9 @@ static int plan_all(struct txn *t, const struct add_args *a, struct container *c
 	/* Published ports count as exposed, as in Docker; -P then sees them too. */
 	for (size_t i = 0; !ret && i < plan->n; i++)
 		ret = container_expose(c, plan->bindings[i].container_port,
-				       plan->bindings[i].proto)
-			      ? PUBLISH_NOMEM
-			      : 0;
+				       plan->bindings[i].proto) ?
+			      PUBLISH_NOMEM :
+			      0;
 	if (!ret && a->publish_all)
 		ret = plan_publish_all(t, c, !a->force, plan, err, sizeof(err));
 	/* Each binding admits the --allow prefixes of its own family. */
@@ -437,8 +438,10 @@ static int plan_all(struct txn *t, const struct add_args *a, struct container *c
 				 host, BINDING_ALLOW_MAX);
 			ret = PUBLISH_UNSUPPORTED;
 		} else if (!pb->n_allow) {
-			snprintf(err, sizeof(err), "no %s prefix in --allow for %s: it would admit "
-				 "no one", family_name(pb->family), host);
+			snprintf(err, sizeof(err),
+				 "no %s prefix in --allow for %s: it would admit "
+				 "no one",
+				 family_name(pb->family), host);
 			ret = PUBLISH_UNSUPPORTED;
 		}
 	}

@@ -87,9 +87,9 @@ static void print_row(struct json_writer *jw, const struct state *st, const stru
 	endpoint_format(r->key.family, &r->val.addr, ntohs(r->val.port), container,
 			sizeof(container));
 	if (!jw) {
-		printf("%-4s %-24s %-24s %-24s %-6s %-12s %8llu %8llu %s\n", proto_name(r->key.proto),
-		       client, published, container, nat ? "yes" : "-", ct_state(st, r, now),
-		       (unsigned long long)age, (unsigned long long)idle,
+		printf("%-4s %-24s %-24s %-24s %-6s %-12s %8llu %8llu %s\n",
+		       proto_name(r->key.proto), client, published, container, nat ? "yes" : "-",
+		       ct_state(st, r, now), (unsigned long long)age, (unsigned long long)idle,
 		       slot_owner(st, r->val.slot));
 		return;
 	}
@@ -122,7 +122,8 @@ static int ct_list(void)
 	}
 	err = dp_open(opts.pin_dir, &dp);
 	if (err) {
-		pr_err("datapath not loaded under %s: run 'bpfport-loader load' first", opts.pin_dir);
+		pr_err("datapath not loaded under %s: run 'bpfport-loader load' first",
+		       opts.pin_dir);
 		return EXIT_FAIL;
 	}
 	if (state_load(opts.state_path, &st)) {
@@ -139,8 +140,7 @@ static int ct_list(void)
 	while (!bpf_map_get_next_key(dp.ct_fd, prev, &next)) {
 		key = next;
 		prev = &key;
-		if (key.dir != BPFPORT_CT_INGRESS ||
-		    bpf_map_lookup_elem(dp.ct_fd, &key, &r.val))
+		if (key.dir != BPFPORT_CT_INGRESS || bpf_map_lookup_elem(dp.ct_fd, &key, &r.val))
 			continue;
 		r.key = key;
 		print_row(jw, &st, &r, now);
@@ -208,5 +208,6 @@ int cmd_ct(int argc, char **argv)
 		return ct_list();
 	if (!strcmp(args[0], "flush") && nargs <= 2)
 		return ct_flush(nargs == 2 ? args[1] : NULL);
-	return cmd_usage_error(CLI, cli_cmds, "ct", "expected 'ct [list] [-j]' or 'ct flush [CONTAINER]'");
+	return cmd_usage_error(CLI, cli_cmds, "ct",
+			       "expected 'ct [list] [-j]' or 'ct flush [CONTAINER]'");
 }

@@ -63,10 +63,13 @@ const struct cmd cli_cmds[] = {
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "pin-dir", required_argument, NULL, 'p' }, { "state", required_argument, NULL, 's' },
-		{ "netns", required_argument, NULL, 'n' },   { "json", no_argument, NULL, 'j' },
+		{ "pin-dir", required_argument, NULL, 'p' },
+		{ "state", required_argument, NULL, 's' },
+		{ "netns", required_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "debug", no_argument, NULL, 'd' },
-		{ "version", no_argument, NULL, 'V' },       { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *pin_dir = NULL, *state = NULL, *netns = NULL;

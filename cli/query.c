@@ -127,8 +127,7 @@ static int parse_port_filter(const char *s, __u16 *port, __u8 *proto)
 }
 
 /* One output line per binding, sorted as docker/cli sorts them. */
-static char **port_lines(const struct state *st, const char *id, __u16 port, __u8 proto,
-			 size_t *n)
+static char **port_lines(const struct state *st, const char *id, __u16 port, __u8 proto, size_t *n)
 {
 	char **lines = calloc(st->n_bindings + 1, sizeof(*lines));
 

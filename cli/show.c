@@ -191,7 +191,8 @@ int cmd_env(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	if (!alias)
-		alias = st.containers[idx].name[0] ? st.containers[idx].name : st.containers[idx].id;
+		alias = st.containers[idx].name[0] ? st.containers[idx].name :
+						     st.containers[idx].id;
 	ret = links_env(&st, &st.containers[idx], alias, client, &env);
 	for (size_t i = 0; !ret && i < env.n; i++) {
 		if (export)

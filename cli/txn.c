@@ -94,4 +94,3 @@ void txn_end(struct txn *t)
 	state_unlock(t->lock);
 	dp_close(&t->dp);
 }
-

@@ -28,8 +28,7 @@ bool addr_equal(const struct bpfport_addr *a, const struct bpfport_addr *b);
 /* Splits at the last ':'; errors name the part at fault in err. */
 int endpoint_parse(const char *s, __u8 *family, struct bpfport_addr *a, __u16 *port, char *err,
 		   size_t errlen);
-void endpoint_format(__u8 family, const struct bpfport_addr *a, __u16 port, char *buf,
-		     size_t len);
+void endpoint_format(__u8 family, const struct bpfport_addr *a, __u16 port, char *buf, size_t len);
 
 int port_parse(const char *s, __u16 *port);
 int proto_parse(const char *s, __u8 *proto);

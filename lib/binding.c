@@ -69,8 +69,8 @@ int binding_parse_spec(int argc, char **argv, struct binding *b, char *err, size
 	snprintf(shown, sizeof(shown), "%s", spec);
 	shown[strcspn(shown, "\n")] = '\0';
 	if (spec_split(spec, &host, &container)) {
-		snprintf(err, errlen, "invalid binding spec \"%.*s\": %s",
-			 (int)strlen(shown) - 1, shown, SPEC_USAGE);
+		snprintf(err, errlen, "invalid binding spec \"%.*s\": %s", (int)strlen(shown) - 1,
+			 shown, SPEC_USAGE);
 		return -EINVAL;
 	}
 
@@ -113,8 +113,7 @@ bool binding_conflicts(const struct binding *a, const struct binding *b)
 bool binding_same(const struct binding *a, const struct binding *b)
 {
 	return a->proto == b->proto && a->family == b->family && a->host_port == b->host_port &&
-	       a->container_port == b->container_port &&
-	       addr_equal(&a->host_addr, &b->host_addr) &&
+	       a->container_port == b->container_port && addr_equal(&a->host_addr, &b->host_addr) &&
 	       addr_equal(&a->container_addr, &b->container_addr);
 }
 
@@ -178,7 +177,7 @@ static void cidr_mask(struct cidr *c)
 	__u8 *bytes = (__u8 *)c->addr.a;
 
 	for (unsigned int i = c->prefixlen; i < bits; i++)
-		bytes[i / 8] &= (__u8)~(0x80 >> (i % 8));
+		bytes[i / 8] &= (__u8) ~(0x80 >> (i % 8));
 }
 
 int cidr_parse(const char *s, struct cidr *c)

@@ -138,4 +138,3 @@ int cmd_enter_netns(const char *name)
 	close(fd);
 	return err;
 }
-

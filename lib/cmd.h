@@ -19,7 +19,7 @@ struct cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 	const char *usage; /* one line per form, without the tool name */
-	const char *help;  /* what it does, a few lines */
+	const char *help; /* what it does, a few lines */
 };
 
 /* Runs argv[0] from the table; argv is the command and its arguments. */

@@ -45,9 +45,11 @@ static int open_map(const char *pin_dir, const char *name)
 
 int dp_open(const char *pin_dir, struct dp *dp)
 {
-	int *fds[] = { &dp->bindings_fd, &dp->ct_fd,	 &dp->counters_fd,
+	int *fds[] = { &dp->bindings_fd, &dp->ct_fd,	&dp->counters_fd,
 		       &dp->config_fd,	 &dp->ports_fd, &dp->allow_fd };
-	const char *names[] = { MAP_BINDINGS, MAP_CT, MAP_COUNTERS, MAP_CONFIG, MAP_PORTS, MAP_ALLOW };
+	const char *names[] = {
+		MAP_BINDINGS, MAP_CT, MAP_COUNTERS, MAP_CONFIG, MAP_PORTS, MAP_ALLOW
+	};
 	const size_t n = sizeof(fds) / sizeof(fds[0]);
 
 	for (size_t i = 0; i < n; i++)
@@ -79,7 +81,8 @@ void dp_close(struct dp *dp)
 /* Count one more (delta 1) or one fewer (-1) binding on b's port. */
 static int ports_adjust(const struct dp *dp, const struct binding *b, int delta)
 {
-	struct bpfport_port_key key = { .port = htons(b->host_port), .family = b->family,
+	struct bpfport_port_key key = { .port = htons(b->host_port),
+					.family = b->family,
 					.proto = b->proto };
 	__u32 count = 0;
 

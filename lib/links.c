@@ -55,8 +55,7 @@ static int port_cmp_tcp_first(const void *pa, const void *pb)
 	return (int)a->port - (int)b->port;
 }
 
-static int collect_ports(const struct state *st, const struct container *c,
-			 struct container *tmp)
+static int collect_ports(const struct state *st, const struct container *c, struct container *tmp)
 {
 	memset(tmp, 0, sizeof(*tmp));
 	for (size_t i = 0; i < c->n_exposed; i++)

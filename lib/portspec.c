@@ -118,8 +118,8 @@ static int strip_brackets(char *ip, char *err, size_t errlen)
 		if (end + 1 == n)
 			why = "missing port in address";
 		else if (end + 1 != last)
-			why = hostport[end + 1] == ':' ? "too many colons in address"
-						       : "missing port in address";
+			why = hostport[end + 1] == ':' ? "too many colons in address" :
+							 "missing port in address";
 		else if (strchr(hostport + 1, '['))
 			why = "unexpected '[' in address";
 		else if (strchr(hostport + end + 1, ']'))
@@ -168,8 +168,7 @@ static int parse_host_ip(char *ip, struct port_mapping *m, char *err, size_t err
 	return 0;
 }
 
-int portspec_parse(const char *spec, struct port_mapping **out, size_t *n, char *err,
-		   size_t errlen)
+int portspec_parse(const char *spec, struct port_mapping **out, size_t *n, char *err, size_t errlen)
 {
 	char raw[SPEC_MAX], cport_buf[SPEC_MAX];
 	char *ip, *host_port, *container_port, *proto_str;
@@ -245,8 +244,7 @@ int portspec_parse(const char *spec, struct port_mapping **out, size_t *n, char 
 	return 0;
 }
 
-int port_proto_parse(const char *s, __u16 *start, __u16 *end, __u8 *proto, char *err,
-		     size_t errlen)
+int port_proto_parse(const char *s, __u16 *start, __u16 *end, __u8 *proto, char *err, size_t errlen)
 {
 	char buf[64];
 	char *slash;

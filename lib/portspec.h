@@ -27,9 +27,9 @@ struct port_mapping {
 	__u8 host_family;
 	struct bpfport_addr host_addr;
 	__u16 host_port_start; /* 0: dynamic from the pool */
-	__u16 host_port_end;   /* > start: dynamic within [start, end] */
+	__u16 host_port_end; /* > start: dynamic within [start, end] */
 	__u16 container_port;
-	__u8 proto;            /* IPPROTO_TCP, IPPROTO_UDP or IPPROTO_SCTP_NUM */
+	__u8 proto; /* IPPROTO_TCP, IPPROTO_UDP or IPPROTO_SCTP_NUM */
 };
 
 /*

@@ -19,9 +19,8 @@ int publish_pool(const struct state *st, __u16 *begin, __u16 *end)
 }
 
 /* The binding that already holds b's port, if any. */
-static const struct binding *conflict_holder(const struct state *st,
-					     const struct publish_plan *plan,
-					     const struct binding *b)
+static const struct binding *
+conflict_holder(const struct state *st, const struct publish_plan *plan, const struct binding *b)
 {
 	for (size_t i = 0; i < st->n_bindings; i++)
 		if (binding_conflicts(&st->bindings[i], b))
@@ -60,8 +59,9 @@ static int mapping_bindings(const struct container *c, const struct port_mapping
 
 	*n = 0;
 	if (m->proto == IPPROTO_SCTP_NUM) {
-		snprintf(err, errlen, "invalid proto: sctp is not supported: bpfport translates "
-				      "tcp and udp only");
+		snprintf(err, errlen,
+			 "invalid proto: sctp is not supported: bpfport translates "
+			 "tcp and udp only");
 		return PUBLISH_UNSUPPORTED;
 	}
 	for (size_t i = 0; i < 2; i++) {
@@ -95,8 +95,8 @@ static int mapping_bindings(const struct container *c, const struct port_mapping
 	return PUBLISH_OK;
 }
 
-static bool port_free(const struct state *st, const struct publish_plan *plan,
-		      struct binding *bs, size_t n, __u16 port, bool check_sockets)
+static bool port_free(const struct state *st, const struct publish_plan *plan, struct binding *bs,
+		      size_t n, __u16 port, bool check_sockets)
 {
 	for (size_t i = 0; i < n; i++) {
 		bs[i].host_port = port;
@@ -109,12 +109,12 @@ static bool port_free(const struct state *st, const struct publish_plan *plan,
 	return true;
 }
 
-static int allocate(struct state *st, const struct publish_plan *plan, struct binding *bs,
-		    size_t n, __u16 begin, __u16 end, bool skip_reserved, bool check_sockets,
-		    char *err, size_t errlen)
+static int allocate(struct state *st, const struct publish_plan *plan, struct binding *bs, size_t n,
+		    __u16 begin, __u16 end, bool skip_reserved, bool check_sockets, char *err,
+		    size_t errlen)
 {
-	struct alloc_cursor *cur = state_cursor(st, bs[0].family, &bs[0].host_addr, bs[0].proto,
-						begin, end);
+	struct alloc_cursor *cur =
+		state_cursor(st, bs[0].family, &bs[0].host_addr, bs[0].proto, begin, end);
 	__u32 port;
 
 	if (!cur)
@@ -161,8 +161,8 @@ static int plan_mapping(struct state *st, const struct container *c, const struc
 
 				/* Docker names the address that holds the port. */
 				bind_addr_str(holder, where, sizeof(where));
-				snprintf(err, errlen, "Bind for %s failed: port is already allocated",
-					 where);
+				snprintf(err, errlen,
+					 "Bind for %s failed: port is already allocated", where);
 				return PUBLISH_CONFLICT;
 			}
 		}

@@ -30,9 +30,9 @@
 enum publish_error {
 	PUBLISH_OK = 0,
 	PUBLISH_UNSUPPORTED = -1, /* sctp, or a family the container lacks */
-	PUBLISH_CONFLICT = -2,    /* "Bind for ... failed: port is already allocated" */
-	PUBLISH_IN_USE = -3,      /* "failed to bind host port ...: address already in use" */
-	PUBLISH_EXHAUSTED = -4,   /* "all ports are allocated" */
+	PUBLISH_CONFLICT = -2, /* "Bind for ... failed: port is already allocated" */
+	PUBLISH_IN_USE = -3, /* "failed to bind host port ...: address already in use" */
+	PUBLISH_EXHAUSTED = -4, /* "all ports are allocated" */
 	PUBLISH_NOMEM = -5,
 };
 

@@ -336,8 +336,8 @@ int state_load(const char *path, struct state *st)
 		err = parse_line(st, line, lineno);
 		if (err) {
 			pr_err("state file %s, line %d: %s", path, lineno,
-			       err == -EPROTO ? "not a bpfport state file (version 1)"
-					      : "malformed record; fix or remove it");
+			       err == -EPROTO ? "not a bpfport state file (version 1)" :
+						"malformed record; fix or remove it");
 			break;
 		}
 	}
@@ -526,7 +526,8 @@ int container_resolve(const struct state *st, const char *ref)
 		if (strncmp(st->containers[i].id, ref, n))
 			continue;
 		if (match >= 0) {
-			pr_err("container \"%s\" is ambiguous: more than one ID starts with it", ref);
+			pr_err("container \"%s\" is ambiguous: more than one ID starts with it",
+			       ref);
 			return -1;
 		}
 		match = (int)i;

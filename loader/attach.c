@@ -148,8 +148,9 @@ static int detach_tc_legacy(int ifindex, enum hook hook)
 
 static int attach_tc(const char *iface, int ifindex, enum hook hook, bool bridge)
 {
-	const char *prog = bridge ? PROG_TC_BRIDGE
-				  : hook == HOOK_INGRESS ? PROG_TC_INGRESS : PROG_TC_EGRESS;
+	const char *prog = bridge		? PROG_TC_BRIDGE :
+			   hook == HOOK_INGRESS ? PROG_TC_INGRESS :
+						  PROG_TC_EGRESS;
 	const char *tcx_name = bridge ? TCX_BRIDGE_PIN : tcx_pin[hook];
 	const char *legacy_name = bridge ? TC_BRIDGE_PIN : tc_legacy_pin[hook];
 	int prog_fd, link_fd, err;
@@ -159,10 +160,9 @@ static int attach_tc(const char *iface, int ifindex, enum hook hook, bool bridge
 		return prog_fd;
 	link_fd = -1;
 	if (!tcx_disabled())
-		link_fd = bpf_link_create(prog_fd, ifindex,
-					  hook == HOOK_INGRESS ? ATTACH_TCX_INGRESS
-							       : ATTACH_TCX_EGRESS,
-					  NULL);
+		link_fd = bpf_link_create(
+			prog_fd, ifindex,
+			hook == HOOK_INGRESS ? ATTACH_TCX_INGRESS : ATTACH_TCX_EGRESS, NULL);
 	if (link_fd >= 0) {
 		err = pin_fd(link_fd, iface, tcx_name);
 		close(link_fd);
@@ -178,8 +178,8 @@ static int attach_tc(const char *iface, int ifindex, enum hook hook, bool bridge
 static const char *attach_error_hint(int err, const char *what)
 {
 	if (err == -EBUSY || err == -EEXIST)
-		return strcmp(what, "xdp") ? "another program holds this hook exclusively"
-					   : "the interface already has an XDP program bpfport "
+		return strcmp(what, "xdp") ? "another program holds this hook exclusively" :
+					     "the interface already has an XDP program bpfport "
 					     "does not own: remove it first (ip link set dev IFACE "
 					     "xdp off)";
 	if (err == -EOPNOTSUPP)
@@ -358,10 +358,11 @@ int cmd_attach(int argc, char **argv)
 					       argv[optind - 1]);
 		mode = optarg;
 		if (!mode_valid(mode))
-			return cmd_usage_error(LOADER, loader_cmds, "attach",
-					       "invalid mode \"%s\": must be native, generic, tc or "
-					       "bridge",
-					       mode);
+			return cmd_usage_error(
+				LOADER, loader_cmds, "attach",
+				"invalid mode \"%s\": must be native, generic, tc or "
+				"bridge",
+				mode);
 	}
 	if (argc - optind != 1)
 		return cmd_usage_error(LOADER, loader_cmds, "attach",

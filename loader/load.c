@@ -67,9 +67,9 @@ static int write_config(struct bpfport *skel)
 	};
 	__u32 zero = 0;
 
-	return bpf_map_update_elem(bpf_map__fd(skel->maps.bp_config), &zero, &cfg, BPF_ANY)
-		       ? -errno
-		       : 0;
+	return bpf_map_update_elem(bpf_map__fd(skel->maps.bp_config), &zero, &cfg, BPF_ANY) ?
+		       -errno :
+		       0;
 }
 
 /* Every loaded program, by name: attach and status find them there. */
@@ -79,8 +79,7 @@ static int pin_programs(struct bpfport *skel)
 	char path[PATH_MAX];
 	int err;
 
-	bpf_object__for_each_program(prog, skel->obj)
-	{
+	bpf_object__for_each_program(prog, skel->obj) {
 		if (!bpf_program__autoload(prog))
 			continue;
 		pin_path(path, sizeof(path), PIN_PROGS_SUBDIR, bpf_program__name(prog));
@@ -268,8 +267,8 @@ int cmd_load(int argc, char **argv)
 		if (c != 'c' || parse_ct_size(optarg, &ct_size))
 			return cmd_usage_error(LOADER, loader_cmds, "load",
 					       c == 'c' ? "invalid --ct-size \"%s\": must be "
-							  "1024 to 67108864"
-							: "unknown option %s",
+							  "1024 to 67108864" :
+							  "unknown option %s",
 					       c == 'c' ? optarg : argv[optind - 1]);
 	}
 	if (optind != argc)
@@ -279,9 +278,9 @@ int cmd_load(int argc, char **argv)
 		pr_err("loading BPF programs needs root (CAP_BPF, CAP_NET_ADMIN): run as root");
 		return EXIT_FAIL;
 	}
-	return do_load(ct_size, host_cgroup(cgroup_flag, cgroup_buf, sizeof(cgroup_buf)))
-		       ? EXIT_FAIL
-		       : EXIT_OK;
+	return do_load(ct_size, host_cgroup(cgroup_flag, cgroup_buf, sizeof(cgroup_buf))) ?
+		       EXIT_FAIL :
+		       EXIT_OK;
 }
 
 /* Rebuild the bindings map from the state file when it is empty (first load
@@ -335,8 +334,8 @@ int cmd_unload(int argc, char **argv)
 	int lock, err;
 
 	if (argc != 1)
-		return cmd_usage_error(LOADER, loader_cmds, "unload",
-				       "unexpected argument \"%s\"", argv[1]);
+		return cmd_usage_error(LOADER, loader_cmds, "unload", "unexpected argument \"%s\"",
+				       argv[1]);
 	if (!is_root()) {
 		pr_err("unloading needs root: run as root");
 		return EXIT_FAIL;
@@ -361,8 +360,8 @@ int cmd_restore(int argc, char **argv)
 	int err, failed = 0;
 
 	if (argc != 1)
-		return cmd_usage_error(LOADER, loader_cmds, "restore",
-				       "unexpected argument \"%s\"", argv[1]);
+		return cmd_usage_error(LOADER, loader_cmds, "restore", "unexpected argument \"%s\"",
+				       argv[1]);
 	if (!is_root()) {
 		pr_err("restoring needs root: run as root");
 		return EXIT_FAIL;

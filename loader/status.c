@@ -26,8 +26,8 @@ struct map_status {
 };
 
 static const char *const prog_names[] = { PROG_XDP_INGRESS, PROG_TC_INGRESS, PROG_TC_EGRESS };
-static const char *const map_names[] = { MAP_BINDINGS,	 MAP_CT,	  MAP_COUNTERS,
-					 MAP_CONFIG,	 MAP_SOCK_REV, MAP_LOCAL_ADDRS };
+static const char *const map_names[] = { MAP_BINDINGS, MAP_CT,	     MAP_COUNTERS,
+					 MAP_CONFIG,   MAP_SOCK_REV, MAP_LOCAL_ADDRS };
 #define N_MAPS (sizeof(map_names) / sizeof(map_names[0]))
 
 static __u32 prog_id(const char *name)
@@ -64,9 +64,9 @@ static void map_status(const char *name, struct map_status *ms)
 	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
 		ms->max_entries = info.max_entries;
 	/* Arrays are always full; counting them says nothing. */
-	ms->entries = info.type == BPF_MAP_TYPE_HASH || info.type == BPF_MAP_TYPE_LRU_HASH
-			      ? dp_map_count(fd)
-			      : (long)info.max_entries;
+	ms->entries = info.type == BPF_MAP_TYPE_HASH || info.type == BPF_MAP_TYPE_LRU_HASH ?
+			      dp_map_count(fd) :
+			      (long)info.max_entries;
 	close(fd);
 }
 
@@ -125,7 +125,8 @@ static void print_json(bool loaded, DIR *links)
 		jw_object_start(jw);
 		jw_string_field(jw, "name", de->d_name);
 		jw_uint_field(jw, "ifindex", if_nametoindex(de->d_name));
-		jw_string_field(jw, "mode", attached_mode(de->d_name, mode, sizeof(mode)) ?: "none");
+		jw_string_field(jw, "mode",
+				attached_mode(de->d_name, mode, sizeof(mode)) ?: "none");
 		jw_object_end(jw);
 	}
 	jw_array_end(jw);

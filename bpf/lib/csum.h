@@ -24,16 +24,16 @@ static __always_inline __u16 csum_fold32(__u32 sum)
 /* HC' = ~(~HC + ~m + m'), computed on 16-bit halves of a 32-bit word. */
 static __always_inline void csum_replace4(__u16 *field, __u32 from, __u32 to)
 {
-	__u32 sum = (__u16)~*field;
+	__u32 sum = (__u16) ~*field;
 
-	sum += (__u16)~from + (__u16)~(from >> 16);
+	sum += (__u16)~from + (__u16) ~(from >> 16);
 	sum += (to & 0xffff) + (to >> 16);
 	*field = (__u16)~csum_fold32(sum);
 }
 
 static __always_inline void csum_replace2(__u16 *field, __u16 from, __u16 to)
 {
-	__u32 sum = (__u16)~*field;
+	__u32 sum = (__u16) ~*field;
 
 	sum += (__u16)~from + to;
 	*field = (__u16)~csum_fold32(sum);
@@ -59,7 +59,7 @@ static __always_inline void csum_replace_addr(__u16 *field, const struct bpfport
  */
 static __always_inline void csum_seed_replace4(__u16 *field, __u32 from, __u32 to)
 {
-	__u16 tmp = (__u16)~*field;
+	__u16 tmp = (__u16) ~*field;
 
 	csum_replace4(&tmp, from, to);
 	*field = (__u16)~tmp;
@@ -68,7 +68,7 @@ static __always_inline void csum_seed_replace4(__u16 *field, __u32 from, __u32 t
 static __always_inline void csum_seed_replace_addr(__u16 *field, const struct bpfport_addr *from,
 						   const struct bpfport_addr *to, __u8 family)
 {
-	__u16 tmp = (__u16)~*field;
+	__u16 tmp = (__u16) ~*field;
 
 	csum_replace_addr(&tmp, from, to, family);
 	*field = (__u16)~tmp;

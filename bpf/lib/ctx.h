@@ -22,13 +22,13 @@
  * lets clang merge the XDP and TC loads into one "ctx + register" access,
  * which the verifier rejects ("dereference of modified ctx ptr").
  */
-#define CTX_READ(ctx, type, field)                                                          \
-	({                                                                                  \
-		__u64 __v; /* a 32-bit load zero-extends */                             \
-		asm volatile("%0 = *(u32 *)(%1 + %2)"                                       \
-			     : "=r"(__v)                                                    \
-			     : "r"(ctx), "i"(offsetof(type, field)));                      \
-		__v;                                                                        \
+#define CTX_READ(ctx, type, field)                                    \
+	({                                                            \
+		__u64 __v; /* a 32-bit load zero-extends */           \
+		asm volatile("%0 = *(u32 *)(%1 + %2)"                 \
+			     : "=r"(__v)                              \
+			     : "r"(ctx), "i"(offsetof(type, field))); \
+		__v;                                                  \
 	})
 
 static __always_inline void *ctx_data(void *ctx, const bool xdp)

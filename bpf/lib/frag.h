@@ -43,8 +43,7 @@ static __always_inline void frag_record(const struct pkt *p, __u8 dir,
 	bpf_map_update_elem(&bp_frags, &k, &v, BPF_ANY);
 }
 
-static __always_inline void frag_translate(void *ctx, const bool xdp, const struct pkt *p,
-					   __u8 dir)
+static __always_inline void frag_translate(void *ctx, const bool xdp, const struct pkt *p, __u8 dir)
 {
 	struct bpfport_frag_key k;
 	struct bpfport_frag_val *v;

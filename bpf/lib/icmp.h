@@ -46,7 +46,7 @@ struct icmp_quote {
 	struct bpfport_addr daddr;
 	__be16 ports[2]; /* source, destination */
 	__u16 l4_csum;
-	__u16 ip_csum;   /* IPv4 only */
+	__u16 ip_csum; /* IPv4 only */
 };
 
 static __always_inline bool icmp_is_error(__u8 family, __u8 type)

@@ -170,9 +170,9 @@ static __always_inline int skb_rewrite_l3(struct __sk_buff *skb, const struct pk
 	if (diff < 0 || bpf_l4_csum_replace(skb, csum_off, 0, diff, l4_flags))
 		return -1;
 	return bpf_skb_store_bytes(skb, p->l3_off + (op->dst ? IPV6_DADDR_OFF : IPV6_SADDR_OFF),
-				   op->addr.a, sizeof(op->addr.a), 0)
-		       ? -1
-		       : 0;
+				   op->addr.a, sizeof(op->addr.a), 0) ?
+		       -1 :
+		       0;
 }
 
 static __always_inline int nat_rewrite_skb(struct __sk_buff *skb, const struct pkt *p,
@@ -211,15 +211,16 @@ static __always_inline int nat_rewrite_l3(void *ctx, const bool xdp, const struc
 		if (bpf_l3_csum_replace(skb, p->l3_off + IPV4_CSUM_OFF, old->a[0], op->addr.a[0],
 					sizeof(__u32)))
 			return -1;
-		return bpf_skb_store_bytes(skb, p->l3_off + (op->dst ? IPV4_DADDR_OFF : IPV4_SADDR_OFF),
-					   &op->addr.a[0], sizeof(__u32), 0)
-			       ? -1
-			       : 0;
+		return bpf_skb_store_bytes(skb,
+					   p->l3_off + (op->dst ? IPV4_DADDR_OFF : IPV4_SADDR_OFF),
+					   &op->addr.a[0], sizeof(__u32), 0) ?
+			       -1 :
+			       0;
 	}
 	return bpf_skb_store_bytes(skb, p->l3_off + (op->dst ? IPV6_DADDR_OFF : IPV6_SADDR_OFF),
-				   op->addr.a, sizeof(op->addr.a), 0)
-		       ? -1
-		       : 0;
+				   op->addr.a, sizeof(op->addr.a), 0) ?
+		       -1 :
+		       0;
 }
 
 static __always_inline int nat_rewrite(void *ctx, const bool xdp, const struct pkt *p,

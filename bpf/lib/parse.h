@@ -69,7 +69,7 @@ struct pkt {
 	__be16 dport;
 	__u32 l3_off;
 	__u32 l4_off;
-	__u32 len;    /* bytes on the wire, for counters */
+	__u32 len; /* bytes on the wire, for counters */
 	__u32 l3_len; /* IP total length */
 	__u32 frag_id;
 	__u8 family;
@@ -210,7 +210,8 @@ static __always_inline int parse_ipv6(void *ctx, const bool xdp, struct pkt *p)
 	for (int i = 0; i < IPV6_EXT_MAX; i++) {
 		int len;
 
-		if (nexthdr == IPPROTO_TCP || nexthdr == IPPROTO_UDP || nexthdr == IPPROTO_ICMPV6_NUM)
+		if (nexthdr == IPPROTO_TCP || nexthdr == IPPROTO_UDP ||
+		    nexthdr == IPPROTO_ICMPV6_NUM)
 			break;
 		len = ipv6_ext_len(ctx, xdp, off, &nexthdr, p);
 		if (len == -2)

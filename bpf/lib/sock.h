@@ -23,8 +23,7 @@ static __always_inline bool sock_in_host_netns(void *ctx)
 	__u32 zero = 0;
 
 	cfg = bpf_map_lookup_elem(&bp_config, &zero);
-	return cfg && cfg->host_netns_cookie &&
-	       bpf_get_netns_cookie(ctx) == cfg->host_netns_cookie;
+	return cfg && cfg->host_netns_cookie && bpf_get_netns_cookie(ctx) == cfg->host_netns_cookie;
 }
 
 static __always_inline void sock_read(struct bpf_sock_addr *ctx, __u8 family,

@@ -231,8 +231,9 @@ static __always_inline enum verdict translate_bridge(struct __sk_buff *skb)
 		count_drop(b->slot);
 		return VERDICT_DROP;
 	}
-	nat_op_from_ct(&op, &(struct bpfport_ct_val){ .addr = b->container_addr,
-						      .port = b->container_port },
+	nat_op_from_ct(&op,
+		       &(struct bpfport_ct_val){ .addr = b->container_addr,
+						 .port = b->container_port },
 		       true);
 	if (fib_out(skb, &p, &b->container_addr, &out_ifindex, &snat) &&
 	    out_ifindex == skb->ingress_ifindex) {

@@ -50,7 +50,8 @@ static void mappings_str(const struct port_mapping *m, size_t n, char *buf, size
 
 	buf[0] = '\0';
 	for (size_t i = 0; i < n && o < len; i++) {
-		const char *proto = m[i].proto == IPPROTO_SCTP_NUM ? "sctp" : proto_name(m[i].proto);
+		const char *proto = m[i].proto == IPPROTO_SCTP_NUM ? "sctp" :
+								     proto_name(m[i].proto);
 		char a[INET6_ADDRSTRLEN], ip[INET6_ADDRSTRLEN + 2] = "*";
 
 		if (m[i].has_host_ip) {
@@ -98,8 +99,8 @@ static void ctr_init(struct container *c, const char *id, const char *ip4, const
 
 struct outcome {
 	int ret;
-	size_t n;          /* bindings planned */
-	bool plan_empty;   /* after a failure: nothing left in the plan */
+	size_t n; /* bindings planned */
+	bool plan_empty; /* after a failure: nothing left in the plan */
 	struct binding b[MAX_KEPT];
 	char err[ERRBUF_MAX];
 };
@@ -176,8 +177,8 @@ static const char *bstr(const struct binding *b)
 	return bufs[k];
 }
 
-static void check_lines(const char *what, char *const *got, size_t n_got,
-			const char *const *want, size_t n_want)
+static void check_lines(const char *what, char *const *got, size_t n_got, const char *const *want,
+			size_t n_want)
 {
 	for (size_t i = 0; i < n_got || i < n_want; i++) {
 		const char *g = i < n_got ? got[i] : "(missing)";
@@ -216,12 +217,12 @@ static void test_portspec_basic_forms(void)
 		{ "127.0.0.1::80", "127.0.0.1|0-0|80/tcp" },
 		{ "0.0.0.0:8080:80", "0.0.0.0|8080-8080|80/tcp" },
 		{ "[127.0.0.1]:8080:80", "127.0.0.1|8080-8080|80/tcp" }, /* brackets stripped */
-		{ "192.168.1.100::6000/udp", "192.168.1.100|0-0|6000/udp" },   /* nat_test */
+		{ "192.168.1.100::6000/udp", "192.168.1.100|0-0|6000/udp" }, /* nat_test */
 		{ "192.168.1.100:8080:80", "192.168.1.100|8080-8080|80/tcp" }, /* nat_test */
 		{ "0:80", "*|0-0|80/tcp" },
 		{ "65535:65535", "*|65535-65535|65535/tcp" },
 		{ "1234/", "*|0-0|1234/tcp" }, /* SplitProtoPort: empty proto is tcp */
-		{ "0123", "*|0-0|123/tcp" },   /* nat_test "octal value": decimal 123 */
+		{ "0123", "*|0-0|123/tcp" }, /* nat_test "octal value": decimal 123 */
 	};
 
 	check_good(t, ARRAY_SIZE(t));
@@ -247,8 +248,7 @@ static void test_portspec_ipv6_forms(void)
 static void test_portspec_ranges(void)
 {
 	static const struct good_spec t[] = {
-		{ "8000-8002:80-82",
-		  "*|8000-8000|80/tcp, *|8001-8001|81/tcp, *|8002-8002|82/tcp" },
+		{ "8000-8002:80-82", "*|8000-8000|80/tcp, *|8001-8001|81/tcp, *|8002-8002|82/tcp" },
 		{ "80-82", "*|0-0|80/tcp, *|0-0|81/tcp, *|0-0|82/tcp" },
 		{ "8000-8010:80", "*|8000-8010|80/tcp" }, /* dynamic within the host range */
 		{ "8000-8000:80", "*|8000-8000|80/tcp" },
@@ -266,10 +266,12 @@ static void test_portspec_ranges(void)
 static void test_portspec_protocols(void)
 {
 	static const struct good_spec t[] = {
-		{ "80/tcp", "*|0-0|80/tcp" },   { "80/udp", "*|0-0|80/udp" },
-		{ "80/UDP", "*|0-0|80/udp" },   { "80/Tcp", "*|0-0|80/tcp" },
-		{ "80/sctp", "*|0-0|80/sctp" }, { "3456-3457:3456-3457/SCTP",
-						  "*|3456-3456|3456/sctp, *|3457-3457|3457/sctp" },
+		{ "80/tcp", "*|0-0|80/tcp" },
+		{ "80/udp", "*|0-0|80/udp" },
+		{ "80/UDP", "*|0-0|80/udp" },
+		{ "80/Tcp", "*|0-0|80/tcp" },
+		{ "80/sctp", "*|0-0|80/sctp" },
+		{ "3456-3457:3456-3457/SCTP", "*|3456-3456|3456/sctp, *|3457-3457|3457/sctp" },
 	};
 	struct port_mapping *m = NULL;
 	char err[ERRBUF_MAX];
@@ -335,7 +337,7 @@ static void test_portspec_errors(void)
 		{ "1asdf", "invalid containerPort: 1asdf" },
 		{ " 80", "invalid containerPort:  80" },
 		{ "192.168.1.100", "invalid containerPort: 192.168.1.100" }, /* nat_test */
-		{ "192.168.1.100:-1:-1", "invalid containerPort: -1" },      /* nat_test */
+		{ "192.168.1.100:-1:-1", "invalid containerPort: -1" }, /* nat_test */
 		{ "82-80", "invalid containerPort: 82-80" },
 		{ "80-65536", "invalid containerPort: 80-65536" },
 		{ "65536:80", "invalid hostPort: 65536" },
@@ -455,8 +457,7 @@ static void test_alloc_first_is_range_start(void)
 	CHECK(o.ret == PUBLISH_OK && o.n == 1, "ret %d n %zu: %s", o.ret, o.n, o.err);
 	CHECK(!strcmp(bstr(&o.b[0]), "0.0.0.0:49000/tcp"), "got %s", bstr(&o.b[0]));
 	CHECK(o.b[0].container_port == 80 && o.b[0].family == BPFPORT_AF_INET &&
-		      !strcmp(o.b[0].id, "web") &&
-		      addr_equal(&o.b[0].container_addr, &c.ip4),
+		      !strcmp(o.b[0].id, "web") && addr_equal(&o.b[0].container_addr, &c.ip4),
 	      "binding fields wrong");
 	CHECK(st.n_bindings == 1, "installed %zu", st.n_bindings);
 	state_free(&st);
@@ -665,8 +666,7 @@ static void test_alloc_dual_stack_advances_ipv6_cursor(void)
 	unpublish(&st, 49000);
 	o = pub(&st, &dual, "[::]::81");
 	CHECK(o.ret == PUBLISH_OK && o.b[0].host_port == 49001,
-	      "[::]::81 after a released dual-stack 49000: got %u, want 49001",
-	      o.b[0].host_port);
+	      "[::]::81 after a released dual-stack 49000: got %u, want 49001", o.b[0].host_port);
 	state_free(&st);
 }
 
@@ -744,8 +744,7 @@ static void test_conflict_fixed_port(void)
 	ctr_init(&a, "a", "172.17.0.8", NULL);
 	ctr_init(&b, "b", "172.17.0.9", NULL);
 	o = pub(&st, &a, "8080:80");
-	CHECK(o.ret == PUBLISH_OK && !strcmp(bstr(&o.b[0]), "0.0.0.0:8080/tcp"), "a: %s",
-	      o.err);
+	CHECK(o.ret == PUBLISH_OK && !strcmp(bstr(&o.b[0]), "0.0.0.0:8080/tcp"), "a: %s", o.err);
 	cursors = st.n_cursors;
 	o = pub(&st, &b, "8080:80");
 	CHECK(o.ret == PUBLISH_CONFLICT, "b: ret %d", o.ret);
@@ -904,8 +903,7 @@ static void test_publish_family_unsupported(void)
 	ctr_init(&v6, "v6", NULL, "fd00::9");
 	ctr_init(&none, "none", NULL, NULL);
 	o = pub(&st, &v4, "[::1]:80:80");
-	CHECK(o.ret == PUBLISH_UNSUPPORTED && o.plan_empty, "[::1]:80:80 on IPv4-only: %d",
-	      o.ret);
+	CHECK(o.ret == PUBLISH_UNSUPPORTED && o.plan_empty, "[::1]:80:80 on IPv4-only: %d", o.ret);
 	o = pub(&st, &v6, "127.0.0.1:80:80");
 	CHECK(o.ret == PUBLISH_UNSUPPORTED, "127.0.0.1:80:80 on IPv6-only: %d", o.ret);
 	o = pub(&st, &v6, "80");
@@ -995,15 +993,15 @@ static void check_fixed_in_use(int type, __u8 proto)
 	o = pub_sock(&st, &c, spec);
 	snprintf(want, sizeof(want),
 		 "failed to bind host port 127.0.0.1:%u/%s: address already in use", p, pn);
-	CHECK(o.ret == PUBLISH_IN_USE && !strcmp(o.err, want), "%s: %d \"%s\", want \"%s\"",
-	      spec, o.ret, o.err, want);
+	CHECK(o.ret == PUBLISH_IN_USE && !strcmp(o.err, want), "%s: %d \"%s\", want \"%s\"", spec,
+	      o.ret, o.err, want);
 	CHECK(o.plan_empty && st.n_bindings == 0, "%s: failed plan installed", spec);
 	snprintf(spec, sizeof(spec), "%u:80/%s", p, pn);
 	o = pub_sock(&st, &c, spec);
 	snprintf(want, sizeof(want),
 		 "failed to bind host port 0.0.0.0:%u/%s: address already in use", p, pn);
-	CHECK(o.ret == PUBLISH_IN_USE && !strcmp(o.err, want), "%s: %d \"%s\", want \"%s\"",
-	      spec, o.ret, o.err, want);
+	CHECK(o.ret == PUBLISH_IN_USE && !strcmp(o.err, want), "%s: %d \"%s\", want \"%s\"", spec,
+	      o.ret, o.err, want);
 	o = pub(&st, &c, spec); /* no socket check: only bpfport's own bindings count */
 	CHECK(o.ret == PUBLISH_OK, "%s without the socket check: %s", spec, o.err);
 	close(fd);
@@ -1037,8 +1035,8 @@ static void check_dynamic_skips(int type, __u8 proto)
 	ctr_init(&c, "web", "172.17.0.8", NULL);
 	snprintf(spec, sizeof(spec), "80/%s", pn);
 	o = pub_sock(&st, &c, spec);
-	CHECK(o.ret == PUBLISH_OK && o.b[0].host_port == p + 1,
-	      "%s in %u-%u with %u held: %d %u", spec, p, p + 1, p, o.ret, o.b[0].host_port);
+	CHECK(o.ret == PUBLISH_OK && o.b[0].host_port == p + 1, "%s in %u-%u with %u held: %d %u",
+	      spec, p, p + 1, p, o.ret, o.b[0].host_port);
 	o = pub_sock(&st, &c, spec); /* p+1 is bpfport's now, p is someone else's */
 	CHECK(o.ret == PUBLISH_EXHAUSTED && !strcmp(o.err, "all ports are allocated"),
 	      "second %s: %d \"%s\"", spec, o.ret, o.err);
@@ -1075,7 +1073,10 @@ static void test_natural_less_sortorder_vectors(void)
 		{ "ab2a", "ab10", true },
 		{ "a0001", "a0000001", true },
 		{ "a10", "abcdefgh2", true },
-		{ "\xd0\xb0\xd0\xb1" "2\xd0\xb0\xd0\xb1", "\xd0\xb0\xd0\xb1" "10\xd0\xb0\xd0\xb1",
+		{ "\xd0\xb0\xd0\xb1"
+		  "2\xd0\xb0\xd0\xb1",
+		  "\xd0\xb0\xd0\xb1"
+		  "10\xd0\xb0\xd0\xb1",
 		  true }, /* "аб2аб" < "аб10аб" */
 		{ "2\xd0\xb0\xd0\xb1", "3\xd0\xb0\xd0\xb1", true },
 		{ "a1b", "a01b", true },
@@ -1095,8 +1096,9 @@ static void test_natural_less_sortorder_vectors(void)
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
-		CHECK(natural_less(t[i].a, t[i].b) == t[i].less, "NaturalLess(\"%s\", \"%s\") != %s",
-		      t[i].a, t[i].b, t[i].less ? "true" : "false");
+		CHECK(natural_less(t[i].a, t[i].b) == t[i].less,
+		      "NaturalLess(\"%s\", \"%s\") != %s", t[i].a, t[i].b,
+		      t[i].less ? "true" : "false");
 }
 
 static void test_natural_sort_string_sort(void)
@@ -1113,16 +1115,15 @@ static void test_natural_sort_string_sort(void)
 static void test_natural_sort_port_lines(void)
 {
 	static const char *const want[] = {
-		"53/udp -> 0.0.0.0:53",        "80/tcp -> 0.0.0.0:80",
-		"80/tcp -> 0.0.0.0:8080",      "80/tcp -> 127.0.0.1:80",
-		"80/tcp -> [::]:80",           "80/udp -> 0.0.0.0:80",
-		"443/tcp -> 0.0.0.0:443",      "8080/tcp -> 0.0.0.0:9000",
-		"8080/tcp -> 0.0.0.0:49000",   "8080/tcp -> [::1]:9000",
+		"53/udp -> 0.0.0.0:53",	  "80/tcp -> 0.0.0.0:80",     "80/tcp -> 0.0.0.0:8080",
+		"80/tcp -> 127.0.0.1:80", "80/tcp -> [::]:80",	      "80/udp -> 0.0.0.0:80",
+		"443/tcp -> 0.0.0.0:443", "8080/tcp -> 0.0.0.0:9000", "8080/tcp -> 0.0.0.0:49000",
+		"8080/tcp -> [::1]:9000",
 	};
 	char *got[] = {
-		"8080/tcp -> [::1]:9000",    "80/tcp -> [::]:80",     "443/tcp -> 0.0.0.0:443",
-		"8080/tcp -> 0.0.0.0:49000", "80/udp -> 0.0.0.0:80",  "80/tcp -> 127.0.0.1:80",
-		"53/udp -> 0.0.0.0:53",      "80/tcp -> 0.0.0.0:8080", "8080/tcp -> 0.0.0.0:9000",
+		"8080/tcp -> [::1]:9000",    "80/tcp -> [::]:80",      "443/tcp -> 0.0.0.0:443",
+		"8080/tcp -> 0.0.0.0:49000", "80/udp -> 0.0.0.0:80",   "80/tcp -> 127.0.0.1:80",
+		"53/udp -> 0.0.0.0:53",	     "80/tcp -> 0.0.0.0:8080", "8080/tcp -> 0.0.0.0:9000",
 		"80/tcp -> 0.0.0.0:80",
 	};
 
@@ -1149,9 +1150,9 @@ static void test_port_lines_from_bindings(void)
 {
 	const char *specs[] = { "8080:8080", "443:443", "53:53/udp", "80:80", "127.0.0.1::9000" };
 	static const char *const want[] = {
-		"53/udp -> 0.0.0.0:53",      "53/udp -> [::]:53",          "80/tcp -> 0.0.0.0:80",
-		"80/tcp -> [::]:80",         "443/tcp -> 0.0.0.0:443",     "443/tcp -> [::]:443",
-		"8080/tcp -> 0.0.0.0:8080",  "8080/tcp -> [::]:8080",      "9000/tcp -> 127.0.0.1:49000",
+		"53/udp -> 0.0.0.0:53",	    "53/udp -> [::]:53",      "80/tcp -> 0.0.0.0:80",
+		"80/tcp -> [::]:80",	    "443/tcp -> 0.0.0.0:443", "443/tcp -> [::]:443",
+		"8080/tcp -> 0.0.0.0:8080", "8080/tcp -> [::]:8080",  "9000/tcp -> 127.0.0.1:49000",
 	};
 	char lines[16][ENDPOINT_STR_MAX + 16], *got[16];
 	struct state st;
@@ -1289,16 +1290,15 @@ static void test_links_env_udp_only(void)
 static void test_links_env_run_broken_by_proto(void)
 {
 	static const char *const want[] = {
-		"A_PORT=tcp://10.0.0.3:80",
-		"A_PORT_80_TCP=tcp://10.0.0.3:80",     "A_PORT_80_TCP_ADDR=10.0.0.3",
-		"A_PORT_80_TCP_PORT=80",               "A_PORT_80_TCP_PROTO=tcp",
-		"A_PORT_81_TCP=tcp://10.0.0.3:81",     "A_PORT_81_TCP_ADDR=10.0.0.3",
-		"A_PORT_81_TCP_PORT=81",               "A_PORT_81_TCP_PROTO=tcp",
-		"A_PORT_82_UDP=udp://10.0.0.3:82",     "A_PORT_82_UDP_ADDR=10.0.0.3",
-		"A_PORT_82_UDP_PORT=82",               "A_PORT_82_UDP_PROTO=udp",
-		"A_PORT_80_TCP_START=tcp://10.0.0.3:80", "A_PORT_80_TCP_PORT_START=80",
-		"A_PORT_80_TCP_END=tcp://10.0.0.3:81", "A_PORT_80_TCP_PORT_END=81",
-		"A_NAME=/client/a",
+		"A_PORT=tcp://10.0.0.3:80",    "A_PORT_80_TCP=tcp://10.0.0.3:80",
+		"A_PORT_80_TCP_ADDR=10.0.0.3", "A_PORT_80_TCP_PORT=80",
+		"A_PORT_80_TCP_PROTO=tcp",     "A_PORT_81_TCP=tcp://10.0.0.3:81",
+		"A_PORT_81_TCP_ADDR=10.0.0.3", "A_PORT_81_TCP_PORT=81",
+		"A_PORT_81_TCP_PROTO=tcp",     "A_PORT_82_UDP=udp://10.0.0.3:82",
+		"A_PORT_82_UDP_ADDR=10.0.0.3", "A_PORT_82_UDP_PORT=82",
+		"A_PORT_82_UDP_PROTO=udp",     "A_PORT_80_TCP_START=tcp://10.0.0.3:80",
+		"A_PORT_80_TCP_PORT_START=80", "A_PORT_80_TCP_END=tcp://10.0.0.3:81",
+		"A_PORT_80_TCP_PORT_END=81",   "A_NAME=/client/a",
 	};
 	struct state st;
 	struct container c;
@@ -1392,22 +1392,14 @@ static void test_links_env_no_ports(void)
 static void test_links_env_published_ports_count(void)
 {
 	static const char *const want[] = {
-		"API_PORT=tcp://10.0.0.5:5000",
-		"API_PORT_5000_TCP=tcp://10.0.0.5:5000",
-		"API_PORT_5000_TCP_ADDR=10.0.0.5",
-		"API_PORT_5000_TCP_PORT=5000",
-		"API_PORT_5000_TCP_PROTO=tcp",
-		"API_PORT_5001_TCP=tcp://10.0.0.5:5001",
-		"API_PORT_5001_TCP_ADDR=10.0.0.5",
-		"API_PORT_5001_TCP_PORT=5001",
-		"API_PORT_5001_TCP_PROTO=tcp",
-		"API_PORT_7000_UDP=udp://10.0.0.5:7000",
-		"API_PORT_7000_UDP_ADDR=10.0.0.5",
-		"API_PORT_7000_UDP_PORT=7000",
-		"API_PORT_7000_UDP_PROTO=udp",
-		"API_PORT_5000_TCP_START=tcp://10.0.0.5:5000",
-		"API_PORT_5000_TCP_PORT_START=5000",
-		"API_PORT_5000_TCP_END=tcp://10.0.0.5:5001",
+		"API_PORT=tcp://10.0.0.5:5000",	     "API_PORT_5000_TCP=tcp://10.0.0.5:5000",
+		"API_PORT_5000_TCP_ADDR=10.0.0.5",   "API_PORT_5000_TCP_PORT=5000",
+		"API_PORT_5000_TCP_PROTO=tcp",	     "API_PORT_5001_TCP=tcp://10.0.0.5:5001",
+		"API_PORT_5001_TCP_ADDR=10.0.0.5",   "API_PORT_5001_TCP_PORT=5001",
+		"API_PORT_5001_TCP_PROTO=tcp",	     "API_PORT_7000_UDP=udp://10.0.0.5:7000",
+		"API_PORT_7000_UDP_ADDR=10.0.0.5",   "API_PORT_7000_UDP_PORT=7000",
+		"API_PORT_7000_UDP_PROTO=udp",	     "API_PORT_5000_TCP_START=tcp://10.0.0.5:5000",
+		"API_PORT_5000_TCP_PORT_START=5000", "API_PORT_5000_TCP_END=tcp://10.0.0.5:5001",
 		"API_PORT_5000_TCP_PORT_END=5001",
 	};
 	struct state st;

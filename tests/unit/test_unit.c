@@ -82,12 +82,14 @@ struct bad_spec {
 static void test_spec_errors(void)
 {
 	const struct bad_spec bad[] = {
-		{ "0.0.0.0:0 -> 172.17.0.8:80", "invalid port \"0\": must be a number from 1 to 65535" },
+		{ "0.0.0.0:0 -> 172.17.0.8:80",
+		  "invalid port \"0\": must be a number from 1 to 65535" },
 		{ "0.0.0.0:65536 -> 172.17.0.8:80", "invalid port \"65536\"" },
 		{ "0.0.0.0:80 -> 172.17.0.8:99999", "invalid port \"99999\"" },
 		{ "0.0.0.0:-1 -> 172.17.0.8:80", "invalid port \"-1\"" },
 		{ "0.0.0.0:80 -> 172.17.0.8:8a", "invalid port \"8a\"" },
-		{ "0.0.0.0:80 -> 172.17.0.8:80/icmp", "invalid protocol \"icmp\": must be tcp or udp" },
+		{ "0.0.0.0:80 -> 172.17.0.8:80/icmp",
+		  "invalid protocol \"icmp\": must be tcp or udp" },
 		{ "0.0.0.0:80 -> 172.17.0.8:80/", "invalid protocol \"\"" },
 		{ "1.2.3:80 -> 172.17.0.8:80", "invalid IP address \"1.2.3\"" },
 		{ "0.0.0.0:80 -> 172.17.0.256:80", "invalid IP address \"172.17.0.256\"" },
@@ -352,12 +354,12 @@ const char *unit_tmpdir(void)
 }
 
 static const struct unit_test tests[] = {
-	UNIT_TEST(test_spec_forms),	    UNIT_TEST(test_spec_udp_and_ipv6),
-	UNIT_TEST(test_spec_errors),	    UNIT_TEST(test_conflicts),
-	UNIT_TEST(test_endpoint_format),    UNIT_TEST(test_id_validation),
-	UNIT_TEST(test_state_roundtrip),    UNIT_TEST(test_state_rejects_garbage),
-	UNIT_TEST(test_state_save_atomic),  UNIT_TEST(test_state_lock_excludes),
-	UNIT_TEST(test_json_writer),	    UNIT_TEST(test_port_parse),
+	UNIT_TEST(test_spec_forms),	   UNIT_TEST(test_spec_udp_and_ipv6),
+	UNIT_TEST(test_spec_errors),	   UNIT_TEST(test_conflicts),
+	UNIT_TEST(test_endpoint_format),   UNIT_TEST(test_id_validation),
+	UNIT_TEST(test_state_roundtrip),   UNIT_TEST(test_state_rejects_garbage),
+	UNIT_TEST(test_state_save_atomic), UNIT_TEST(test_state_lock_excludes),
+	UNIT_TEST(test_json_writer),	   UNIT_TEST(test_port_parse),
 };
 
 const struct unit_group core_tests = { tests, sizeof(tests) / sizeof(tests[0]) };

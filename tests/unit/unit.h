@@ -16,7 +16,7 @@ extern char unit_failure_buf[512];
 #define CHECK(cond, ...)                                                                   \
 	do {                                                                               \
 		if (!(cond) && !unit_failure) {                                            \
-			snprintf(unit_failure_buf, sizeof(unit_failure_buf), __VA_ARGS__);  \
+			snprintf(unit_failure_buf, sizeof(unit_failure_buf), __VA_ARGS__); \
 			unit_failure = unit_failure_buf;                                   \
 		}                                                                          \
 	} while (0)
@@ -26,7 +26,10 @@ struct unit_test {
 	void (*fn)(void);
 };
 
-#define UNIT_TEST(fn) { #fn, fn }
+#define UNIT_TEST(fn)   \
+	{               \
+#fn, fn \
+	}
 
 /* Each test file exports its table; test_unit.c runs them all. */
 struct unit_group {
@@ -34,11 +37,10 @@ struct unit_group {
 	size_t n;
 };
 
-extern const struct unit_group core_tests;   /* test_unit.c */
+extern const struct unit_group core_tests; /* test_unit.c */
 extern const struct unit_group docker_tests; /* test_docker.c */
 
 /* A fresh directory for the run, removed at exit. */
 const char *unit_tmpdir(void);
-
 
 #endif /* BPFPORT_UNIT_H */
