@@ -3,7 +3,6 @@
  * bpfport: publish container ports through the bpfport datapath, and answer
  * questions about them the way docker does.
  */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cli.h"
@@ -60,53 +59,14 @@ const struct cmd cli_cmds[] = {
 	{ NULL },
 };
 
+static void configure(const struct cmd_global *g)
+{
+	opts.pin_dir = dp_pin_dir(g->pin_dir);
+	opts.state_path = dp_state_path(g->state);
+	opts.json = g->json;
+}
+
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "pin-dir", required_argument, NULL, 'p' },
-		{ "state", required_argument, NULL, 's' },
-		{ "netns", required_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "debug", no_argument, NULL, 'd' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *pin_dir = NULL, *state = NULL, *netns = NULL;
-	enum log_level level = LOG_INFO;
-	int c;
-
-	while ((c = getopt_long(argc, argv, "+jdVh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			pin_dir = optarg;
-			break;
-		case 's':
-			state = optarg;
-			break;
-		case 'n':
-			netns = optarg;
-			break;
-		case 'j':
-			opts.json = true;
-			break;
-		case 'd':
-			level = LOG_DEBUG;
-			break;
-		case 'V':
-			printf("bpfport %s\n", BPFPORT_VERSION);
-			return EXIT_OK;
-		case 'h':
-			return cmd_help(CLI, cli_cmds, NULL);
-		default:
-			return EXIT_USAGE;
-		}
-	}
-	log_init(level, opts.json);
-	opts.pin_dir = dp_pin_dir(pin_dir);
-	opts.state_path = dp_state_path(state);
-	/* Port-in-use checks look at the sockets of the namespace we run in. */
-	if (netns && cmd_enter_netns(netns))
-		return EXIT_FAIL;
-	return cmd_dispatch(CLI, cli_cmds, argc - optind, argv + optind);
+	return cmd_main(CLI, cli_cmds, argc, argv, configure);
 }

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* setns */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -137,4 +138,55 @@ int cmd_enter_netns(const char *name)
 	}
 	close(fd);
 	return err;
+}
+
+int cmd_main(const char *tool, const struct cmd *cmds, int argc, char **argv,
+	     void (*configure)(const struct cmd_global *g))
+{
+	struct cmd_global global = {}, *g = &global;
+	static const struct option longopts[] = {
+		{ "pin-dir", required_argument, NULL, 'p' },
+		{ "state", required_argument, NULL, 's' },
+		{ "netns", required_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum log_level level = LOG_INFO;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+jdVh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			g->pin_dir = optarg;
+			break;
+		case 's':
+			g->state = optarg;
+			break;
+		case 'n':
+			g->netns = optarg;
+			break;
+		case 'j':
+			g->json = true;
+			break;
+		case 'd':
+			level = LOG_DEBUG;
+			break;
+		case 'V':
+			printf("%s %s\n", tool, BPFPORT_VERSION);
+			return EXIT_OK;
+		case 'h':
+			return cmd_help(tool, cmds, NULL);
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	log_init(level, g->json);
+	configure(g);
+	/* Port-in-use checks and interface names belong to the namespace we run in. */
+	if (g->netns && cmd_enter_netns(g->netns))
+		return EXIT_FAIL;
+	return cmd_dispatch(tool, cmds, argc - optind, argv + optind);
 }

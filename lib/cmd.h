@@ -30,6 +30,21 @@ int cmd_help(const char *tool, const struct cmd *cmds, const char *name);
 int cmd_usage_error(const char *tool, const struct cmd *cmds, const char *name, const char *fmt,
 		    ...) __attribute__((format(printf, 4, 5)));
 
+/* The options both tools take before the command. */
+struct cmd_global {
+	const char *pin_dir;
+	const char *state;
+	const char *netns;
+	bool json;
+};
+
+/*
+ * Parses the global options, sets up logging, hands them to configure(),
+ * enters --netns, then runs the command: the whole of main() for both tools.
+ */
+int cmd_main(const char *tool, const struct cmd *cmds, int argc, char **argv,
+	     void (*configure)(const struct cmd_global *g));
+
 bool is_root(void);
 /* --netns NAME: join /run/netns/NAME (or a path) before anything else. */
 int cmd_enter_netns(const char *name);

@@ -282,16 +282,8 @@ int detach_iface(const char *iface)
 				TCX_BRIDGE_PIN };
 
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
-		int fd;
-
 		link_pin_path(path, sizeof(path), iface, links[i]);
-		fd = bpf_obj_get(path);
-		if (fd < 0)
-			continue;
-		/* Detach now: other fds (a running bpftool) must not keep it alive. */
-		bpf_link_detach(fd);
-		close(fd);
-		unlink(path);
+		link_unpin(path);
 	}
 	for (int hook = HOOK_INGRESS; hook <= HOOK_EGRESS + 1; hook++) {
 		/* The last round is the bridge program, a legacy filter on ingress. */

@@ -122,15 +122,8 @@ void host_path_detach(void)
 	char path[PATH_MAX];
 
 	for (size_t i = 0; i < N_SOCK_PROGS; i++) {
-		int fd;
-
 		pin_path(path, sizeof(path), PIN_CGROUP_SUBDIR, sock_progs[i].name);
-		fd = bpf_obj_get(path);
-		if (fd < 0)
-			continue;
-		bpf_link_detach(fd);
-		close(fd);
-		unlink(path);
+		link_unpin(path);
 	}
 	pin_path(path, sizeof(path), PIN_CGROUP_SUBDIR, NULL);
 	rmdir(path);

@@ -15,12 +15,9 @@
 #include "bpfport.skel.h"
 #include "cmd.h"
 #include "dp.h"
+#include "hostport.h"
 #include "loader.h"
 #include "log.h"
-
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
 
 #define CT_SIZE_MIN 1024
 #define CT_SIZE_MAX (64u << 20)
@@ -45,25 +42,11 @@ static int pinned_ct_size(__u32 *size)
 	return err;
 }
 
-static __u64 host_netns_cookie(void)
-{
-	__u64 cookie = 0;
-	socklen_t len = sizeof(cookie);
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	if (fd >= 0) {
-		if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len))
-			cookie = 0;
-		close(fd);
-	}
-	return cookie;
-}
-
 static int write_config(struct bpfport *skel)
 {
 	struct bpfport_config cfg = {
 		.abi_version = BPFPORT_ABI_VERSION,
-		.host_netns_cookie = host_netns_cookie(),
+		.host_netns_cookie = hostport_netns_cookie(),
 	};
 	__u32 zero = 0;
 

@@ -46,6 +46,7 @@ int pin_dir_lock(void);
 void pin_dir_unlock(int fd);
 bool datapath_loaded(void);
 bool path_exists(const char *path);
+void link_unpin(const char *path);
 
 /* load.c */
 int cmd_load(int argc, char **argv);

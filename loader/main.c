@@ -3,7 +3,6 @@
  * bpfport-loader: load the bpfport datapath, pin it, attach it to
  * interfaces, and restore it from the state file at boot.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -47,52 +46,14 @@ const struct cmd loader_cmds[] = {
 	{ NULL },
 };
 
+static void configure(const struct cmd_global *g)
+{
+	opts.pin_dir = dp_pin_dir(g->pin_dir);
+	opts.state_path = dp_state_path(g->state);
+	opts.json = g->json;
+}
+
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "pin-dir", required_argument, NULL, 'p' },
-		{ "state", required_argument, NULL, 's' },
-		{ "netns", required_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "debug", no_argument, NULL, 'd' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *pin_dir = NULL, *state = NULL, *netns = NULL;
-	enum log_level level = LOG_INFO;
-	int c;
-
-	while ((c = getopt_long(argc, argv, "+jdVh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			pin_dir = optarg;
-			break;
-		case 's':
-			state = optarg;
-			break;
-		case 'n':
-			netns = optarg;
-			break;
-		case 'j':
-			opts.json = true;
-			break;
-		case 'd':
-			level = LOG_DEBUG;
-			break;
-		case 'V':
-			printf("bpfport-loader %s\n", BPFPORT_VERSION);
-			return EXIT_OK;
-		case 'h':
-			return cmd_help(LOADER, loader_cmds, NULL);
-		default:
-			return EXIT_USAGE;
-		}
-	}
-	log_init(level, opts.json);
-	opts.pin_dir = dp_pin_dir(pin_dir);
-	opts.state_path = dp_state_path(state);
-	if (netns && cmd_enter_netns(netns))
-		return EXIT_FAIL;
-	return cmd_dispatch(LOADER, loader_cmds, argc - optind, argv + optind);
+	return cmd_main(LOADER, loader_cmds, argc, argv, configure);
 }

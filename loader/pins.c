@@ -12,6 +12,8 @@
 
 #include <linux/magic.h>
 
+#include <bpf/bpf.h>
+
 #include "dp.h"
 #include "loader.h"
 #include "log.h"
@@ -112,4 +114,17 @@ bool datapath_loaded(void)
 
 	return !pin_path(path, sizeof(path), PIN_PROGS_SUBDIR, PROG_XDP_INGRESS) &&
 	       path_exists(path);
+}
+
+/* Detach a pinned link now (other fds, a running bpftool say, must not keep
+ * it alive) and remove its pin. Missing pins are fine. */
+void link_unpin(const char *path)
+{
+	int fd = bpf_obj_get(path);
+
+	if (fd < 0)
+		return;
+	bpf_link_detach(fd);
+	close(fd);
+	unlink(path);
 }

@@ -98,16 +98,10 @@ static __always_inline bool ct_reply_same_flow(const struct bpfport_ct_val *v, c
 	       v->addr.a[3] == p->daddr.a[3];
 }
 
-static __always_inline int ct_insert_reply(struct bpfport_ct_key *k, struct bpfport_ct_val *v,
-					   const struct pkt *p, __be16 *nat_port)
+/* Insert the reply entry under a fresh destination (client) port. */
+static __always_inline int ct_insert_remapped(struct bpfport_ct_key *k,
+					      const struct bpfport_ct_val *v, __be16 *nat_port)
 {
-	struct bpfport_ct_val *old = bpf_map_lookup_elem(&bp_ct, k);
-
-	*nat_port = 0;
-	if (!old || ct_reply_same_flow(old, p) || ct_expired(old, p->proto, v->created_ns))
-		return bpf_map_update_elem(&bp_ct, k, v, BPF_ANY) ? -1 : 0;
-
-	v->nat_port = p->sport; /* the reply restores the client's own port */
 	for (int i = 0; i < CT_REMAP_TRIES; i++) {
 		__be16 port = bpf_htons(CT_REMAP_BASE + bpf_get_prandom_u32() % CT_REMAP_SPAN);
 
@@ -118,6 +112,41 @@ static __always_inline int ct_insert_reply(struct bpfport_ct_key *k, struct bpfp
 		}
 	}
 	return -1;
+}
+
+static __always_inline int ct_insert_reply(struct bpfport_ct_key *k, struct bpfport_ct_val *v,
+					   const struct pkt *p, __be16 *nat_port)
+{
+	struct bpfport_ct_val *old = bpf_map_lookup_elem(&bp_ct, k);
+
+	*nat_port = 0;
+	if (!old || ct_reply_same_flow(old, p) || ct_expired(old, p->proto, v->created_ns))
+		return bpf_map_update_elem(&bp_ct, k, v, BPF_ANY) ? -1 : 0;
+
+	v->nat_port = p->sport; /* the reply restores the client's own port */
+	return ct_insert_remapped(k, v, nat_port);
+}
+
+/* A fresh value for a new flow of binding b, and the key of its reply entry
+ * (container -> client), for the caller to complete. */
+static __always_inline void ct_new_flow(const struct pkt *p, const struct bpfport_bind_val *b,
+					struct bpfport_ct_key *k, struct bpfport_ct_val *v)
+{
+	__u64 now = bpf_ktime_get_ns();
+
+	__builtin_memset(v, 0, sizeof(*v));
+	v->slot = b->slot;
+	v->created_ns = now;
+	v->last_seen_ns = now;
+	v->addr = p->daddr;
+	v->port = p->dport;
+
+	__builtin_memset(k, 0, sizeof(*k));
+	k->saddr = b->container_addr;
+	k->sport = b->container_port;
+	k->family = p->family;
+	k->proto = p->proto;
+	k->dir = BPFPORT_CT_REPLY;
 }
 
 /*
@@ -131,23 +160,10 @@ static __always_inline int ct_create(const struct pkt *p, const struct bpfport_b
 {
 	struct bpfport_ct_key k;
 	struct bpfport_ct_val v;
-	__u64 now = bpf_ktime_get_ns();
 
-	__builtin_memset(&v, 0, sizeof(v));
-	v.slot = b->slot;
-	v.created_ns = now;
-	v.last_seen_ns = now;
-
-	__builtin_memset(&k, 0, sizeof(k));
-	k.saddr = b->container_addr;
+	ct_new_flow(p, b, &k, &v);
 	k.daddr = p->saddr;
-	k.sport = b->container_port;
 	k.dport = p->sport;
-	k.family = p->family;
-	k.proto = p->proto;
-	k.dir = BPFPORT_CT_REPLY;
-	v.addr = p->daddr;
-	v.port = p->dport;
 	if (ct_insert_reply(&k, &v, p, nat_port))
 		return -1;
 
@@ -171,35 +187,12 @@ static __always_inline int ct_create_hairpin(const struct pkt *p, const struct b
 {
 	struct bpfport_ct_key k;
 	struct bpfport_ct_val v;
-	__u64 now = bpf_ktime_get_ns();
 
-	__builtin_memset(&v, 0, sizeof(v));
-	v.slot = b->slot;
-	v.created_ns = now;
-	v.last_seen_ns = now;
-	v.addr = p->daddr;
-	v.port = p->dport;
+	ct_new_flow(p, b, &k, &v);
 	v.peer_addr = p->saddr;
 	v.nat_port = p->sport;
-
-	__builtin_memset(&k, 0, sizeof(k));
-	k.saddr = b->container_addr;
 	k.daddr = *snat;
-	k.sport = b->container_port;
-	k.family = p->family;
-	k.proto = p->proto;
-	k.dir = BPFPORT_CT_REPLY;
-	*nat_port = 0;
-	for (int i = 0; i < CT_REMAP_TRIES; i++) {
-		__be16 port = bpf_htons(CT_REMAP_BASE + bpf_get_prandom_u32() % CT_REMAP_SPAN);
-
-		k.dport = port;
-		if (!bpf_map_update_elem(&bp_ct, &k, &v, BPF_NOEXIST)) {
-			*nat_port = port;
-			break;
-		}
-	}
-	if (!*nat_port)
+	if (ct_insert_remapped(&k, &v, nat_port))
 		return -1;
 
 	ct_key_from_pkt(&k, p, BPFPORT_CT_INGRESS);
