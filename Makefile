@@ -86,6 +86,7 @@ demo: all
 
 # Benchmarks (README.md, "Performance"). Never part of
 # `make test`: they take minutes and need the packages bench-deps installs.
+# BENCH_ARGS passes options to bench/bench.sh (see bench/bench.sh --help).
 $(O)/microbench: $(O)/bench/microbench.o
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -93,10 +94,10 @@ bench-deps:
 	BUILD=$(O) bench/deps.sh
 
 bench: all $(O)/microbench bench-deps
-	BUILD=$(O) bench/bench.sh
+	BUILD=$(O) bench/bench.sh $(BENCH_ARGS)
 
 bench-quick: all $(O)/microbench bench-deps
-	BUILD=$(O) bench/bench.sh --quick
+	BUILD=$(O) bench/bench.sh --quick $(BENCH_ARGS)
 
 install: all
 	install -D -m 0755 $(O)/bpfport $(DESTDIR)$(PREFIX)/sbin/bpfport

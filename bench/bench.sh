@@ -35,11 +35,14 @@ BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$BENCH_DIR/../tests/e2e/lib.sh"
 
 MODE=full
-OUT_DIR= OPT_PEERS= OPT_WORKLOADS= OPT_ROUNDS= OPT_DUR= SKIP_MICRO= SKIP_CONTROL=
+OUT_DIR= OPT_PEERS= OPT_WORKLOADS= OPT_ROUNDS= OPT_DUR= SKIP_MICRO= SKIP_CONTROL= WAIT_QUIET=0
 usage() {
 	cat <<-EOF
 		Usage: bench/bench.sh [--quick] [--out DIR] [--peers P,P...] [--workloads W,W...]
 		                      [--rounds N] [--duration SECONDS] [--no-micro] [--no-control]
+		                      [--wait-quiet SECONDS]
+		  --wait-quiet: before each measurement, wait up to SECONDS for the machine to be
+		                quiet (other CPU use under 15%, no other network namespaces)
 		  peers:     direct bpfport-native bpfport-generic bpfport-tc iptables-1
 		             iptables-10k nft-map-10k docker-proxy
 		  workloads: conn rps bulk bulk_nooff udp
@@ -48,7 +51,7 @@ usage() {
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) MODE=quick ;;
-	--out | --peers | --workloads | --rounds | --duration)
+	--out | --peers | --workloads | --rounds | --duration | --wait-quiet)
 		[ $# -ge 2 ] || { usage >&2; exit 2; }
 		case $1 in
 		--out) OUT_DIR=$2 ;;
@@ -56,6 +59,7 @@ while [ $# -gt 0 ]; do
 		--workloads) OPT_WORKLOADS=${2//,/ } ;;
 		--rounds) OPT_ROUNDS=$2 ;;
 		--duration) OPT_DUR=$2 ;;
+		--wait-quiet) WAIT_QUIET=$2 ;;
 		esac
 		shift
 		;;
@@ -87,7 +91,7 @@ PEERS=(direct bpfport-native bpfport-generic bpfport-tc iptables-1 iptables-10k 
 [ -n "$OPT_WORKLOADS" ] && WORKLOADS=($OPT_WORKLOADS)
 [ -n "$OPT_ROUNDS" ] && ROUNDS=$OPT_ROUNDS
 [ -n "$OPT_DUR" ] && DUR=$OPT_DUR
-case "$ROUNDS:$DUR" in *[!0-9:]* | 0:* | *:0 | :* | *:) usage >&2; exit 2 ;; esac
+case "$ROUNDS:$DUR:$WAIT_QUIET" in *[!0-9:]* | 0:* | *:0:* | :* | *::*) usage >&2; exit 2 ;; esac
 for p in "${PEERS[@]}"; do
 	case " direct bpfport-native bpfport-generic bpfport-tc iptables-1 iptables-10k nft-map-10k docker-proxy " in
 	*" $p "*) ;;
@@ -456,6 +460,38 @@ wl_udp() {
 # host (published) and to the container (direct) from the same client ports
 # would clash, and SYNs would wait for retransmission: the previous peer's
 # connections would slow down the next one.
+# The machine must be ours while we measure. Before each measurement: is
+# anyone else using the CPUs (sampled while we are idle), and are there
+# network namespaces that are not ours (someone running tests)? With
+# --wait-quiet, wait (bounded) for both to clear; the report flags every
+# measurement that started on a busy machine.
+_cpu_busy() { # percent of CPU time spent outside idle over 0.3 s
+	local a b
+	a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
+	sleep 0.3
+	b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
+	awk -v a="$a" -v b="$b" 'BEGIN {
+		split(a, x, " "); split(b, y, " "); busy = y[1] - x[1]; idle = y[2] - x[2]
+		printf "%d", ((busy + idle) > 0 ? 100 * busy / (busy + idle) : 0) }'
+}
+_foreign_netns() {
+	ip netns list 2>/dev/null | awk '{ print $1 }' |
+		grep -c -v -x -F "$(printf '%s\n' "${NAMESPACES[@]}")"
+}
+wait_quiet() { # wait_quiet WHAT
+	local deadline=$((SECONDS + WAIT_QUIET)) cpu ns
+	while :; do
+		cpu=$(_cpu_busy)
+		ns=$(_foreign_netns)
+		[ "$cpu" -lt 15 ] && [ "$ns" -eq 0 ] && return 0
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			rec busy "$1" "other CPU use ${cpu}%, $ns other network namespaces"
+			return 1
+		fi
+		sleep 1
+	done
+}
+
 CLIENT_SRC_N=0
 new_client_src() {
 	local src
@@ -467,18 +503,14 @@ new_client_src() {
 }
 
 run_peer() { # run_peer ROUND PEER
-	local r=$1 peer=$2 wl out metric value why busy
+	local r=$1 peer=$2 wl out metric value why
 	why=$(peer_available "$peer")
 	if [ -n "$why" ]; then
 		[ "$r" -eq 1 ] && { note "$peer skipped: $why"; rec skip "$peer" "$why"; }
 		return 0
 	fi
 	new_client_src || { note "$peer round $r: cannot set a new client address"; return 0; }
-	# Other namespaces mean someone else is running tests on this machine
-	# now: the report flags the runs that shared the CPUs with them.
-	busy=$(ip netns list 2>/dev/null | awk '{ print $1 }' |
-		grep -c -v -x -F "$(printf '%s\n' "${NAMESPACES[@]}")")
-	[ "$busy" -gt 0 ] && rec busy "$peer" "$r" "$busy"
+	wait_quiet "$peer round $r"
 	_ct_flush
 	if ! peer_setup "$peer" 2>"$WORK/setup.err"; then
 		note "$peer round $r: setup failed: $(_oneline "$(cat "$WORK/setup.err")")"
@@ -632,6 +664,7 @@ if [ -n "$SKIP_MICRO" ]; then
 	:
 elif [ -x "$BUILD/microbench" ]; then
 	log "micro-benchmarks (BPF_PROG_TEST_RUN)"
+	wait_quiet micro-benchmarks
 	timeout 300 "$BUILD/microbench" "${MICRO_ARGS[@]}" >"$WORK/micro.out" 2>"$WORK/micro.err" ||
 		note "microbench failed: $(_oneline "$(cat "$WORK/micro.err")")"
 	grep -v '^#' "$WORK/micro.out" >>"$TSV"

@@ -15,7 +15,7 @@ Records, tab-separated, one per line:
   cost BLOCK NS FLOOR_NS         one building block of the hit path, alone
   mem NAME VALUE                 map memory (bytes)
   control NAME COUNT MS          control-plane timings
-  busy PEER ROUND N              N foreign network namespaces existed (other tests running)
+  busy WHAT WHY                  a measurement started while others used the machine
 
 Traffic figures are the median over rounds; "spread" is (max - min) / median.
 Goals are reported, never enforced.
@@ -412,11 +412,9 @@ def report_md(d):
 
     notes = d["note"] + ["%s skipped: %s" % (p, why) for p, why in d["skip"].items()]
     if d["busy"]:
-        runs = len({(p, r) for (met, p) in d["traffic"] for r in range(1, 1 + len(d["traffic"][(met, p)]))})
-        notes.insert(0, "**Other tests ran on this machine during %d of %d peer runs** (foreign "
-                     "network namespaces existed): %s. Those figures shared the CPUs and are "
-                     "less reliable." % (len(d["busy"]), runs,
-                                         ", ".join("%s round %s" % b for b in d["busy"])))
+        notes.insert(0, "**The machine was not quiet when %d measurement(s) started**, so their "
+                     "figures shared the CPUs with other work and are less reliable: %s."
+                     % (len(d["busy"]), "; ".join("%s (%s)" % b for b in d["busy"])))
     if d["errors"]:
         for wl, peer, rnd, text in d["errors"]:
             notes.append("%s, %s, round %s: load generator reported errors: %s" % (wl, peer, rnd, text))
@@ -429,21 +427,7 @@ def report_md(d):
     return "\n".join(out)
 
 
-GNUPLOT = r"""
-set terminal pngcairo size 1400,1000 font "DejaVu Sans,11"
-set output '{png}'
-set multiplot layout 2,1 title "bpfport benchmarks ({title})"
-set style data histograms
-set style histogram clustered gap 1
-set style fill solid 0.85 border -1
-set boxwidth 0.9
-set grid ytics
-set key outside right top vertical
-set ylabel "throughput relative to direct (1.0 = no translation)"
-set yrange [0:*]
-set xtics nomirror
-set title "Traffic: median of rounds / direct (higher is better)"
-plot for [i=2:{ncols}] '{dat}' using i:xtic(1) title columnheader(i) noenhanced
+MICRO_GNUPLOT = r"""
 unset style
 set style data linespoints
 set title "Micro-benchmarks: ns per packet above the floor program (BPF\\_PROG\\_TEST\\_RUN)"
@@ -455,6 +439,24 @@ set yrange [10:*]
 set key outside right top vertical
 set format x "10^{{%L}}"
 plot for [i=2:{mcols}] '{mdat}' using 1:i title columnheader(i) noenhanced lw 2 pt 7
+"""
+
+GNUPLOT = r"""
+set terminal pngcairo size 1400,1000 font "DejaVu Sans,11"
+set output '{png}'
+set multiplot layout {panels},1 title "bpfport benchmarks ({title})"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set grid ytics
+set key outside right top vertical
+set ylabel "throughput relative to direct (1.0 = no translation)"
+set yrange [0:*]
+set xtics nomirror
+set title "Traffic: median of rounds / direct (higher is better)"
+plot for [i=2:{ncols}] '{dat}' using i:xtic(1) title columnheader(i) noenhanced
+{micro}
 unset multiplot
 """
 
@@ -493,8 +495,9 @@ def report_png(d, png):
         m = d["meta"]
         title = "%s, %s CPUs, kernel %s, %s" % (m.get("cpu", "?"), m.get("cpus", "?"),
                                                 m.get("kernel", "?"), m.get("date", "?"))
-        script = GNUPLOT.format(png=png, dat=dat, mdat=mdat, ncols=len(peers) + 1,
-                                mcols=len(cases) + 1, title=title.replace('"', ""))
+        micro = MICRO_GNUPLOT.format(mdat=mdat, mcols=len(cases) + 1) if cases else ""
+        script = GNUPLOT.format(png=png, dat=dat, ncols=len(peers) + 1, micro=micro,
+                                panels=2 if cases else 1, title=title.replace('"', ""))
         gp = os.path.join(tmp, "plot.gp")
         with open(gp, "w", encoding="utf-8") as f:
             f.write(script)
