@@ -144,6 +144,13 @@ static int load_programs(__u32 ct_size)
 	bpf_map__set_max_entries(skel->maps.bp_ct, ct_size ? ct_size : BPFPORT_CT_DEFAULT_ENTRIES);
 	bpf_program__set_autoload(skel->progs.xdp_pass, false);
 	err = bpfport__load(skel);
+	if (err && err == -EINVAL && pinned) {
+		/* libbpf refuses a pinned map whose definition differs from ours. */
+		pr_err("the maps pinned under %s do not match this bpfport's (another version?): "
+		       "run 'bpfport-loader unload' first; the state file keeps the bindings",
+		       maps_dir);
+		goto out;
+	}
 	if (err) {
 		pr_err("cannot load BPF programs: %s (run with --debug for the verifier log)",
 		       strerror(-err));
