@@ -981,42 +981,87 @@ out:
 }
 
 /*
- * Memory of the shipped map sizes: bindings full (65536), conntrack as
- * preallocated. The bindings map allocates per element (BPF_F_NO_PREALLOC),
- * so its memlock grows with the entries; conntrack (LRU) and counters
- * (per-CPU array) are allocated whole at load.
+ * Memory of the shipped map sizes, every map of the object, with the
+ * bindings map full (65536). Maps created with BPF_F_NO_PREALLOC allocate per
+ * element, so their memlock grows with their entries: bp_bindings is filled
+ * and measured; the others are estimated full at the kernel's per-element
+ * cost (struct htab_elem, 48 bytes, plus an 8-byte list node, plus key and
+ * value rounded to 8), which the bindings measurement confirms. Preallocated
+ * maps (LRU hashes, arrays) are charged whole at load.
  */
+#define HTAB_ELEM_OVERHEAD 56
+
+static long round8(long v)
+{
+	return (v + 7) & ~7L;
+}
+
 static int bench_memory(const struct cfg *c)
 {
+	long bind0 = 0, total = 0, loaded = 0, ports_full = 0, nbind = BPFPORT_MAX_BINDINGS;
+	long per_binding = 0;
+	const char *names[64];
+	long empty[64];
+	struct bpf_map *map;
 	struct bench b;
-	long bind0, bind_full, ct, cnt, cfg, nbind = BPFPORT_MAX_BINDINGS;
-	int err = -1;
+	int err = -1, n = 0;
 
 	if (bench_load(&b, 0, 0, 0))
 		goto out;
 	if (bench_costs(c, b.xdp_pass))
 		goto out;
+	bpf_object__for_each_map(map, b.skel->obj) {
+		if (n == 64 || bpf_map__is_internal(map))
+			continue;
+		names[n] = bpf_map__name(map);
+		empty[n] = map_memlock(bpf_map__fd(map));
+		loaded += empty[n++];
+	}
 	bind0 = map_memlock(b.bind);
 	if (fill_bindings(b.bind, nbind, nbind))
 		goto out;
-	bind_full = map_memlock(b.bind);
-	ct = map_memlock(b.ct);
-	cnt = map_memlock(b.cnt);
-	cfg = map_memlock(bpf_map__fd(b.skel->maps.bp_config));
 	emit("mem\tcpus\t%d\n", libbpf_num_possible_cpus());
+	for (int i = 0; i < n; i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(b.skel->obj, names[i]);
+		long now = map_memlock(bpf_map__fd(m)), full = now, elem = 0;
+		bool estimated = false;
+
+		if ((bpf_map__map_flags(m) & BPF_F_NO_PREALLOC) && m != b.skel->maps.bp_bindings) {
+			elem = HTAB_ELEM_OVERHEAD + round8(bpf_map__key_size(m)) +
+			       round8(bpf_map__value_size(m));
+			full = empty[i] + (long)bpf_map__max_entries(m) * elem;
+			estimated = true;
+		}
+		/* map NAME TYPE MAX_ENTRIES AT_LOAD FULL ESTIMATED */
+		emit("map\t%s\t%s\t%u\t%ld\t%ld\t%d\n", names[i],
+		     libbpf_bpf_map_type_str(bpf_map__type(m)), bpf_map__max_entries(m), empty[i],
+		     full, estimated);
+		total += full;
+		/* bp_ports holds at most one entry per binding (a count per host port). */
+		if (!strcmp(names[i], "bp_ports")) {
+			per_binding += elem;
+			ports_full = full - now;
+		}
+	}
 	emit("mem\tbindings_max\t%ld\n", nbind);
-	emit("mem\tbindings_empty\t%ld\n", bind0);
-	emit("mem\tbindings_full\t%ld\n", bind_full);
-	emit("mem\tbytes_per_binding_elem\t%.1f\n", (double)(bind_full - bind0) / (double)nbind);
-	emit("mem\tcounters\t%ld\n", cnt);
-	emit("mem\tbytes_per_binding_counters\t%.1f\n", (double)cnt / (double)nbind);
-	emit("mem\tbytes_per_binding\t%.1f\n", (double)(bind_full + cnt) / (double)nbind);
+	emit("mem\tbytes_per_binding_elem\t%.1f\n",
+	     (double)(map_memlock(b.bind) - bind0) / (double)nbind);
+	emit("mem\tbytes_per_binding_counters\t%.1f\n",
+	     (double)map_memlock(b.cnt) / (double)bpf_map__max_entries(b.skel->maps.bp_counters));
+	emit("mem\tcounters_bytes_per_cpu\t%ld\n",
+	     round8(bpf_map__value_size(b.skel->maps.bp_counters)));
+	emit("mem\tbytes_per_binding_ports\t%ld\n", per_binding);
+	per_binding += (map_memlock(b.bind) - bind0) / nbind +
+		       map_memlock(b.cnt) / (long)bpf_map__max_entries(b.skel->maps.bp_counters);
+	emit("mem\tbytes_per_binding\t%ld\n", per_binding);
 	emit("mem\tct_max\t%u\n", bpf_map__max_entries(b.skel->maps.bp_ct));
-	emit("mem\tct\t%ld\n", ct);
-	emit("mem\tbytes_per_flow\t%.1f\n",
-	     2.0 * (double)ct / (double)bpf_map__max_entries(b.skel->maps.bp_ct));
-	emit("mem\tconfig\t%ld\n", cfg);
-	emit("mem\tdefault_total\t%ld\n", bind_full + ct + cnt + cfg);
+	emit("mem\tbytes_per_flow\t%.1f\n", 2.0 * (double)map_memlock(b.ct) /
+						    (double)bpf_map__max_entries(b.skel->maps.bp_ct));
+	/* At load; with every binding in use (bindings and their ports full, no
+	 * allow-lists); and every map full. */
+	emit("mem\tdefault_loaded\t%ld\n", loaded);
+	emit("mem\tdefault_bindings_full\t%ld\n", loaded + map_memlock(b.bind) - bind0 + ports_full);
+	emit("mem\tdefault_all_full\t%ld\n", total);
 	err = 0;
 out:
 	if (b.skel)
