@@ -35,6 +35,8 @@ LOADER_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard loader/*.c))
 CLI_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard cli/*.c))
 UNIT_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard tests/unit/*.c))
 DP_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard tests/datapath/*.c))
+# ICMP and fragment tests: their own binary, sharing the packet builders.
+ICMP_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard tests/datapath_icmp/*.c)) $(O)/tests/datapath/pkt.o
 
 # Debian packages the build, the demo and the tests need (README, .ci/run).
 DEPS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 make gcc libc6-dev \
@@ -42,7 +44,7 @@ DEPS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 make gcc li
 	clang-format
 
 .PHONY: all deps test test-unit bench bench-quick bench-deps clean install demo format format-check
-all: $(O)/bpfport $(O)/bpfport-loader $(O)/test_unit $(O)/test_datapath
+all: $(O)/bpfport $(O)/bpfport-loader $(O)/test_unit $(O)/test_datapath $(O)/test_icmp
 
 $(O)/bpfport.bpf.o: bpf/bpfport.bpf.c $(BPF_HDRS) | $(O)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -52,7 +54,7 @@ $(O)/bpfport.skel.h: $(O)/bpfport.bpf.o
 
 $(O)/%.o: %.c $(LIB_HDRS) $(O)/bpfport.skel.h | $(O)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) -Itests/datapath $(CFLAGS) -c $< -o $@
 
 $(O)/bpfport: $(CLI_OBJS) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -64,6 +66,9 @@ $(O)/test_unit: $(UNIT_OBJS) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(O)/test_datapath: $(DP_OBJS) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(O)/test_icmp: $(ICMP_OBJS) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(O):

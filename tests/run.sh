@@ -55,7 +55,10 @@ for tier in "${tiers[@]}"; do
 			skipped=$((skipped + 1))
 		fi
 		;;
-	datapath) run_tier datapath "$BUILD/test_datapath" ;;
+	datapath)
+		run_tier datapath "$BUILD/test_datapath"
+		run_tier datapath-icmp "$BUILD/test_icmp"
+		;;
 	e2e)
 		for t in tests/e2e/test_*.sh; do
 			case $t in *${TESTS:-}*) ;; *) continue ;; esac
