@@ -473,9 +473,8 @@ _cpu_busy() { # percent of CPU time spent outside idle over 0.3 s
 		split(a, x, " "); split(b, y, " "); busy = y[1] - x[1]; idle = y[2] - x[2]
 		printf "%d", ((busy + idle) > 0 ? 100 * busy / (busy + idle) : 0) }'
 }
-_foreign_netns() {
-	ip netns list 2>/dev/null | awk '{ print $1 }' |
-		grep -c -v -x -F "$(printf '%s\n' "${NAMESPACES[@]}")"
+_foreign_netns() { # ours all end in -$RUN_ID (tests/e2e/lib.sh)
+	ip netns list 2>/dev/null | awk '{ print $1 }' | grep -c -v -e "-$RUN_ID\$"
 }
 wait_quiet() { # wait_quiet WHAT
 	local deadline=$((SECONDS + WAIT_QUIET)) cpu ns
@@ -499,6 +498,42 @@ new_client_src() {
 	ip -n "$CLIENT_NS" addr add "$src/32" dev eth0 2>/dev/null
 	ip -n "$CLIENT_NS" route replace 192.0.2.0/24 dev eth0 src "$src" &&
 		ip -n "$CLIENT_NS" route replace 198.51.100.0/24 via "$HOST_IP" src "$src"
+}
+
+# Someone else's tests create network namespaces: a monitor notes every
+# half second in which one exists, and a workload that overlapped such a
+# moment is run again (twice at most, after waiting for quiet), or flagged.
+start_monitor() {
+	: >"$WORK/foreign"
+	(
+		trap 'exit 0' TERM
+		while :; do
+			[ "$(_foreign_netns)" -gt 0 ] && date +%s >>"$WORK/foreign"
+			sleep 0.5
+		done
+	) &
+	PIDS+=($!)
+}
+_overlapped() { # _overlapped START END: was anyone else around in [START, END]?
+	awk -v a="$1" -v b="$2" '$1 >= a && $1 <= b { found = 1 } END { exit !found }' "$WORK/foreign"
+}
+
+# run_workload WL WHAT: wl_WL into $WORK/wl.out, again if others overlapped it.
+run_workload() {
+	local wl=$1 what=$2 try t0 rc
+	for try in 1 2 3; do
+		t0=$(date +%s)
+		"wl_$wl" >"$WORK/wl.out"
+		rc=$?
+		[ $rc -eq 0 ] || return $rc
+		_overlapped "$t0" "$(date +%s)" || return 0
+		if [ $try -eq 3 ]; then
+			rec busy "$what $wl" "other network namespaces appeared during all 3 tries"
+			return 0
+		fi
+		log "$what $wl: other tests ran meanwhile; measuring again"
+		wait_quiet "$what $wl"
+	done
 }
 
 run_peer() { # run_peer ROUND PEER
@@ -525,7 +560,7 @@ run_peer() { # run_peer ROUND PEER
 	for wl in "${WORKLOADS[@]}"; do
 		WL_SKIP= WL_ERR=
 		_ct_flush
-		if "wl_$wl" >"$WORK/wl.out"; then
+		if run_workload "$wl" "$peer round $r"; then
 			out=$(cat "$WORK/wl.out")
 			while read -r metric value; do
 				[ -n "$metric" ] || continue
@@ -659,13 +694,17 @@ for t in wrk iperf3 sockperf nginx ethtool conntrack gnuplot; do
 	have "$t" || note "$t is not installed (make bench-deps); what needs it is skipped"
 done
 
+start_monitor
 if [ -n "$SKIP_MICRO" ]; then
 	:
 elif [ -x "$BUILD/microbench" ]; then
 	log "micro-benchmarks (BPF_PROG_TEST_RUN)"
 	wait_quiet micro-benchmarks
+	t0=$(date +%s)
 	timeout 300 "$BUILD/microbench" "${MICRO_ARGS[@]}" >"$WORK/micro.out" 2>"$WORK/micro.err" ||
 		note "microbench failed: $(_oneline "$(cat "$WORK/micro.err")")"
+	_overlapped "$t0" "$(date +%s)" &&
+		rec busy micro-benchmarks "other network namespaces appeared meanwhile"
 	grep -v '^#' "$WORK/micro.out" >>"$TSV"
 	grep '^micro' "$WORK/micro.out" | awk -F'\t' '{ printf "    %-18s n=%-8s %7s ns (floor %s)\n", $2, $3, $4, $5 }'
 else
