@@ -52,7 +52,7 @@ $(O)/bpfport.bpf.o: bpf/bpfport.bpf.c $(BPF_HDRS) | $(O)
 $(O)/bpfport.skel.h: $(O)/bpfport.bpf.o
 	$(BPFTOOL) gen skeleton $< name bpfport > $@.tmp && mv $@.tmp $@
 
-$(O)/%.o: %.c $(LIB_HDRS) $(O)/bpfport.skel.h | $(O)
+$(O)/%.o: %.c $(LIB_HDRS) $(wildcard tests/*/*.h) $(O)/bpfport.skel.h | $(O)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests/datapath $(CFLAGS) -c $< -o $@
 

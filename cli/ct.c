@@ -49,7 +49,8 @@ static bool ct_row_expired(const struct state *st, const struct ct_row *r, __u64
 		t = st->ct_timeout[CT_TIMEOUT_TCP_CLOSE];
 	else
 		t = st->ct_timeout[CT_TIMEOUT_TCP];
-	return t && now - r->val.last_seen_ns > (__u64)t * 1000000000ULL;
+	return t && now > r->val.last_seen_ns &&
+	       now - r->val.last_seen_ns > (__u64)t * 1000000000ULL;
 }
 
 static const char *ct_state(const struct state *st, const struct ct_row *r, __u64 now)

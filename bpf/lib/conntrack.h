@@ -29,7 +29,8 @@ static __always_inline void ct_key_from_pkt(struct bpfport_ct_key *k, const stru
 
 #define NSEC_PER_SEC 1000000000ULL
 
-static __always_inline bool ct_expired(const struct bpfport_ct_val *v, __u8 proto, __u64 now)
+/* Idle longer than the timeout for a flow in the state flags describe. */
+static __always_inline bool ct_idle_expired(__u8 flags, __u64 last_seen, __u8 proto, __u64 now)
 {
 	struct bpfport_config *cfg;
 	__u32 zero = 0, timeout;
@@ -39,14 +40,49 @@ static __always_inline bool ct_expired(const struct bpfport_ct_val *v, __u8 prot
 		return false;
 	if (proto == IPPROTO_UDP)
 		timeout = cfg->ct_timeout_udp;
-	else if (v->flags & BPFPORT_CT_SEEN_RST)
+	else if (flags & BPFPORT_CT_SEEN_RST)
 		timeout = cfg->ct_timeout_tcp_rst;
-	else if (v->flags & BPFPORT_CT_SEEN_FIN)
+	else if (flags & BPFPORT_CT_SEEN_FIN)
 		timeout = cfg->ct_timeout_tcp_close;
 	else
 		timeout = cfg->ct_timeout_tcp;
-	/* 0: never (a config written before timeouts existed). */
-	return timeout && now - v->last_seen_ns > (__u64)timeout * NSEC_PER_SEC;
+	/* 0: never. Another CPU may have touched the entry after our clock
+	 * read: a last_seen in our future is fresh, not a huge age. */
+	return timeout && now > last_seen && now - last_seen > (__u64)timeout * NSEC_PER_SEC;
+}
+
+static __always_inline bool ct_expired(const struct bpfport_ct_val *v, __u8 proto, __u64 now)
+{
+	return ct_idle_expired(v->flags, v->last_seen_ns, proto, now);
+}
+
+/*
+ * The other direction's entry of the flow k/v belongs to (see bpfport.h):
+ * ingress A:sp -> pub:pp = B:bp [peer snat, nat N] pairs with
+ *   reply B:bp -> (snat or A):(N or sp); and the reverse.
+ */
+static __always_inline void ct_partner_key(const struct bpfport_ct_key *k,
+					   const struct bpfport_ct_val *v,
+					   struct bpfport_ct_key *pk)
+{
+	bool peer = v->peer_addr.a[0] | v->peer_addr.a[1] | v->peer_addr.a[2] | v->peer_addr.a[3];
+
+	__builtin_memset(pk, 0, sizeof(*pk));
+	pk->family = k->family;
+	pk->proto = k->proto;
+	if (k->dir == BPFPORT_CT_INGRESS) {
+		pk->dir = BPFPORT_CT_REPLY;
+		pk->saddr = v->addr;
+		pk->sport = v->port;
+		pk->daddr = peer ? v->peer_addr : k->saddr;
+		pk->dport = v->nat_port ? v->nat_port : k->sport;
+	} else {
+		pk->dir = BPFPORT_CT_INGRESS;
+		pk->saddr = peer ? v->peer_addr : k->daddr;
+		pk->sport = v->nat_port ? v->nat_port : k->dport;
+		pk->daddr = v->addr;
+		pk->dport = v->port;
+	}
 }
 
 /* The live entry for a packet's tuple; an expired one is dropped, so the
@@ -59,6 +95,19 @@ static __always_inline struct bpfport_ct_val *ct_lookup(const struct pkt *p, __u
 	ct_key_from_pkt(&k, p, dir);
 	v = bpf_map_lookup_elem(&bp_ct, &k);
 	if (v && ct_expired(v, p->proto, bpf_ktime_get_ns())) {
+		struct bpfport_ct_val *partner;
+		struct bpfport_ct_key pk;
+
+		/* A flow is idle only if both directions are: traffic one way
+		 * keeps the other way's entry alive, as conntrack's one timer does;
+		 * a FIN or RST seen either way closes the flow for both. */
+		ct_partner_key(&k, v, &pk);
+		partner = bpf_map_lookup_elem(&bp_ct, &pk);
+		if (partner && !ct_idle_expired(v->flags | partner->flags, partner->last_seen_ns,
+						p->proto, bpf_ktime_get_ns())) {
+			v->last_seen_ns = partner->last_seen_ns;
+			return v;
+		}
 		bpf_map_delete_elem(&bp_ct, &k);
 		return NULL;
 	}

@@ -24,7 +24,7 @@ static __always_inline void frag_key(struct bpfport_frag_key *k, const struct pk
 	k->daddr = p->daddr;
 	k->id = p->frag_id;
 	k->family = p->family;
-	k->proto = p->proto;
+	k->proto = p->frag_proto;
 	k->dir = dir;
 }
 
@@ -48,8 +48,7 @@ static __always_inline void frag_translate(void *ctx, const bool xdp, const stru
 	struct bpfport_frag_key k;
 	struct bpfport_frag_val *v;
 
-	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
-		return;
+	/* Only first fragments of translated TCP/UDP datagrams make entries. */
 	frag_key(&k, p, dir);
 	v = bpf_map_lookup_elem(&bp_frags, &k);
 	if (!v)

@@ -53,7 +53,8 @@ static __always_inline bool addr_is_local(void *ctx, const bool xdp, const struc
 		fib.ipv4_src = p->saddr.a[0];
 		fib.ipv4_dst = p->daddr.a[0];
 	} else {
-		__builtin_memcpy(fib.ipv6_src, p->saddr.a, sizeof(fib.ipv6_src));
+		/* No source: a link-local one makes the FIB answer NOT_FWDED
+		 * (rt6_need_strict) whatever the destination. */
 		__builtin_memcpy(fib.ipv6_dst, p->daddr.a, sizeof(fib.ipv6_dst));
 	}
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);

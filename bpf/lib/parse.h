@@ -76,6 +76,7 @@ struct pkt {
 	__u8 proto;
 	__u8 tcp_flags;
 	__u8 frag; /* enum pkt_frag */
+	__u8 frag_proto; /* what follows the fragmentation: the same in every fragment */
 };
 
 /* Offset of the L4 checksum field, which differs between TCP and UDP. */
@@ -142,6 +143,7 @@ static __always_inline int parse_ipv4(void *ctx, const bool xdp, struct pkt *p)
 	p->daddr.a[0] = iph->daddr;
 	p->l4_off = p->l3_off + ihl_len;
 	p->frag_id = iph->id;
+	p->frag_proto = iph->protocol;
 	/* Only the first fragment carries ports; the others follow it by ID. */
 	if (iph->frag_off & bpf_htons(IP_OFFSET)) {
 		p->frag = PKT_FRAG_LATER;
@@ -174,6 +176,9 @@ static __always_inline int ipv6_ext_len(void *ctx, const bool xdp, __u32 off, __
 	case NEXTHDR_FRAGMENT:
 		*nexthdr = h[0];
 		p->frag_id = *(__u32 *)(h + 4);
+		/* Later fragments know only the Fragment header's next header:
+		 * key every fragment of the datagram on that. */
+		p->frag_proto = h[0];
 		/* Only the first fragment carries ports; the others follow it by ID. */
 		if (*(__be16 *)(h + 2) & bpf_htons(IPV6_FRAG_OFFSET)) {
 			p->frag = PKT_FRAG_LATER;

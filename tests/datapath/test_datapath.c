@@ -32,40 +32,46 @@
 
 #define TC_ACT_UNSPEC (-1)
 
-#define HOST "192.0.2.1"        /* local address on lo */
-#define HOST2 "10.99.0.1"       /* local address on a veth */
-#define ROUTED "203.0.113.9"    /* not local, routed via the veth */
-#define UNROUTED "198.18.0.9"   /* not local, no route at all */
-#define CTR "198.51.100.8"      /* container */
+#define HOST "192.0.2.1" /* local address on lo */
+#define HOST2 "10.99.0.1" /* local address on a veth */
+#define ROUTED "203.0.113.9" /* not local, routed via the veth */
+#define UNROUTED "198.18.0.9" /* not local, no route at all */
+#define CTR "198.51.100.8" /* container */
 #define CLIENT "100.64.7.7"
 #define SLOT 3
 
+#define HOST6 "2001:db8:1::1" /* local address on lo */
+#define HOST6_2 "2001:db8:2::1" /* local address on a veth */
+#define ROUTED6 "2001:db8:ff::9" /* not local, routed via the veth */
+#define CTR6 "fd00:c::8" /* container */
+#define CLIENT6 "2001:db8:c::7"
+
 static struct bpfport *skel;
 static int fd_xdp, fd_tc_in, fd_tc_out;
-static int fd_bind, fd_ct, fd_cnt;
+static int fd_bind, fd_ct, fd_cnt, fd_cfg, fd_allow, fd_frags;
 static int lo_ifindex = 1;
-static bool have_veth;
+static bool have_veth, have_ipv6, have_veth6;
 static char why[1024];
 static char skip_why[256];
 
 /* Failure reporting: CHECK fails the current test with a message; TRY passes
  * on the failure of a helper that already wrote one. */
-#define CHECK(cond, ...)                                            \
-	do {                                                        \
-		if (!(cond)) {                                      \
-			snprintf(why, sizeof(why), __VA_ARGS__);    \
-			return false;                               \
-		}                                                   \
+#define CHECK(cond, ...)                                         \
+	do {                                                     \
+		if (!(cond)) {                                   \
+			snprintf(why, sizeof(why), __VA_ARGS__); \
+			return false;                            \
+		}                                                \
 	} while (0)
 #define TRY(expr)                     \
 	do {                          \
 		if (!(expr))          \
 			return false; \
 	} while (0)
-#define SKIP(...)                                                        \
-	do {                                                             \
-		snprintf(skip_why, sizeof(skip_why), __VA_ARGS__);       \
-		return true;                                             \
+#define SKIP(...)                                                  \
+	do {                                                       \
+		snprintf(skip_why, sizeof(skip_why), __VA_ARGS__); \
+		return true;                                       \
 	} while (0)
 
 /* ---- libbpf output: kept, and shown only when something failed ---- */
@@ -116,10 +122,18 @@ static bool setup_netns(void)
 		snprintf(why, sizeof(why), "could not set up lo with " HOST);
 		return false;
 	}
+	/* IPv6 FIB lookups answer FWD_DISABLED unless the ingress device (lo in
+	 * an XDP test run) forwards; "all" sets every device, later ones too. */
+	have_ipv6 = write_file("/proc/sys/net/ipv6/conf/all/forwarding", "1") &&
+		    write_file("/proc/sys/net/ipv6/conf/default/forwarding", "1") &&
+		    !system("ip -6 addr add " HOST6 "/128 dev lo nodad");
 	have_veth = !system("ip link add bp0 type veth peer name bp1 2>/dev/null &&"
 			    " ip link set bp0 up && ip link set bp1 up &&"
 			    " ip addr add " HOST2 "/24 dev bp0 &&"
 			    " ip route add 203.0.113.0/24 via 10.99.0.2");
+	have_veth6 = have_veth && have_ipv6 &&
+		     !system("ip -6 addr add " HOST6_2 "/64 dev bp0 nodad &&"
+			     " ip -6 route add 2001:db8:ff::/64 via 2001:db8:2::2");
 	return true;
 }
 
@@ -147,6 +161,9 @@ static bool load_skeleton(void)
 	fd_bind = bpf_map__fd(skel->maps.bp_bindings);
 	fd_ct = bpf_map__fd(skel->maps.bp_ct);
 	fd_cnt = bpf_map__fd(skel->maps.bp_counters);
+	fd_cfg = bpf_map__fd(skel->maps.bp_config);
+	fd_allow = bpf_map__fd(skel->maps.bp_allow);
+	fd_frags = bpf_map__fd(skel->maps.bp_frags);
 	return true;
 }
 
@@ -157,27 +174,116 @@ static size_t counters_stride(void)
 	return (sizeof(struct bpfport_counters) + 7) & ~(size_t)7;
 }
 
+/* Addresses in tests are text, IPv6 when it has a colon. */
+static bool is_v6(const char *addr)
+{
+	return strchr(addr, ':') != NULL;
+}
+
+static __u8 addr_parse(const char *text, struct bpfport_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (is_v6(text)) {
+		pkt_ip6(text, (uint8_t *)a->a);
+		return BPFPORT_AF_INET6;
+	}
+	a->a[0] = pkt_ip(text);
+	return BPFPORT_AF_INET;
+}
+
+static const char *addr_text(const struct bpfport_addr *a, __u8 family, char *buf, size_t len)
+{
+	if (!inet_ntop(family == BPFPORT_AF_INET6 ? AF_INET6 : AF_INET, a->a, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
 static void bind_key(struct bpfport_bind_key *k, const char *host, uint16_t port, uint8_t proto)
 {
 	memset(k, 0, sizeof(*k));
-	k->host_addr.a[0] = pkt_ip(host);
+	k->family = addr_parse(host, &k->host_addr);
 	k->host_port = htons(port);
-	k->family = BPFPORT_AF_INET;
 	k->proto = proto;
 }
 
-static bool bind_add(const char *host, uint16_t hport, uint8_t proto, const char *ctr,
-		     uint16_t cport, uint32_t slot)
+static bool bind_add_flags(const char *host, uint16_t hport, uint8_t proto, const char *ctr,
+			   uint16_t cport, uint32_t slot, __u16 flags)
 {
 	struct bpfport_bind_key k;
 	struct bpfport_bind_val v;
 
 	bind_key(&k, host, hport, proto);
 	memset(&v, 0, sizeof(v));
-	v.container_addr.a[0] = pkt_ip(ctr);
+	addr_parse(ctr, &v.container_addr);
 	v.container_port = htons(cport);
 	v.slot = slot;
+	v.flags = flags;
 	CHECK(!bpf_map_update_elem(fd_bind, &k, &v, BPF_ANY), "adding binding: %s",
+	      strerror(errno));
+	return true;
+}
+
+static bool bind_add(const char *host, uint16_t hport, uint8_t proto, const char *ctr,
+		     uint16_t cport, uint32_t slot)
+{
+	return bind_add_flags(host, hport, proto, ctr, cport, slot, 0);
+}
+
+/* An allow-list entry for a binding's slot: "addr/len" (no length: a host). */
+static bool allow_key(struct bpfport_allow_key *k, __u32 slot, const char *cidr)
+{
+	char buf[64];
+	char *slash;
+	struct bpfport_addr a;
+	__u8 family;
+	unsigned len;
+
+	snprintf(buf, sizeof(buf), "%s", cidr);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	family = addr_parse(buf, &a);
+	len = slash ? (unsigned)atoi(slash + 1) : family == BPFPORT_AF_INET ? 32 : 128;
+	memset(k, 0, sizeof(*k));
+	k->prefixlen = 32 + len;
+	k->slot = slot;
+	memcpy(k->addr, a.a, sizeof(k->addr));
+	return true;
+}
+
+static bool allow_add(__u32 slot, const char *cidr)
+{
+	struct bpfport_allow_key k;
+	__u8 one = 1;
+
+	allow_key(&k, slot, cidr);
+	CHECK(!bpf_map_update_elem(fd_allow, &k, &one, BPF_ANY), "adding allow %s: %s", cidr,
+	      strerror(errno));
+	return true;
+}
+
+static bool allow_del(__u32 slot, const char *cidr)
+{
+	struct bpfport_allow_key k;
+
+	allow_key(&k, slot, cidr);
+	CHECK(!bpf_map_delete_elem(fd_allow, &k), "deleting allow %s: %s", cidr, strerror(errno));
+	return true;
+}
+
+/* Conntrack timeouts in seconds (0: never), as the loader writes them. */
+static bool config_set(__u32 tcp, __u32 tcp_close, __u32 tcp_rst, __u32 udp)
+{
+	struct bpfport_config c;
+	__u32 zero = 0;
+
+	memset(&c, 0, sizeof(c));
+	c.abi_version = BPFPORT_ABI_VERSION;
+	c.ct_timeout_tcp = tcp;
+	c.ct_timeout_tcp_close = tcp_close;
+	c.ct_timeout_tcp_rst = tcp_rst;
+	c.ct_timeout_udp = udp;
+	CHECK(!bpf_map_update_elem(fd_cfg, &zero, &c, BPF_ANY), "writing config: %s",
 	      strerror(errno));
 	return true;
 }
@@ -208,6 +314,11 @@ static void maps_reset(void)
 
 	map_clear(fd_bind, &bk);
 	map_clear(fd_ct, &ck);
+	map_clear(fd_allow, &(struct bpfport_allow_key){});
+	map_clear(fd_frags, &(struct bpfport_frag_key){});
+	/* The loader's defaults: expiry is on, but nothing here is ever idle. */
+	config_set(BPFPORT_CT_TIMEOUT_TCP, BPFPORT_CT_TIMEOUT_TCP_CLOSE, BPFPORT_CT_TIMEOUT_TCP_RST,
+		   BPFPORT_CT_TIMEOUT_UDP);
 	for (slot = 0; slot < 16 && zero; slot++)
 		bpf_map_update_elem(fd_cnt, &slot, zero, BPF_ANY);
 	free(zero);
@@ -230,6 +341,7 @@ static bool counters_get(__u32 slot, struct bpfport_counters *sum)
 		sum->rx_bytes += c->rx_bytes;
 		sum->tx_packets += c->tx_packets;
 		sum->tx_bytes += c->tx_bytes;
+		sum->dropped_packets += c->dropped_packets;
 	}
 	free(vals);
 	CHECK(!err, "counters lookup: %s", strerror(errno));
@@ -251,14 +363,29 @@ static bool expect_counters(__u32 slot, __u64 rx_p, __u64 rx_b, __u64 tx_p, __u6
 	return true;
 }
 
+static bool expect_dropped(__u32 slot, __u64 dropped)
+{
+	struct bpfport_counters c;
+
+	TRY(counters_get(slot, &c));
+	CHECK(c.dropped_packets == dropped, "counters[%u] dropped_packets %llu, want %llu", slot,
+	      (unsigned long long)c.dropped_packets, (unsigned long long)dropped);
+	return true;
+}
+
 static void ct_key_spec(struct bpfport_ct_key *k, const struct pkt_spec *s, __u8 dir)
 {
 	memset(k, 0, sizeof(*k));
-	k->saddr.a[0] = s->saddr;
-	k->daddr.a[0] = s->daddr;
+	if (s->v6) {
+		memcpy(k->saddr.a, s->saddr6, 16);
+		memcpy(k->daddr.a, s->daddr6, 16);
+	} else {
+		k->saddr.a[0] = s->saddr;
+		k->daddr.a[0] = s->daddr;
+	}
 	k->sport = htons(s->sport);
 	k->dport = htons(s->dport);
-	k->family = BPFPORT_AF_INET;
+	k->family = s->v6 ? BPFPORT_AF_INET6 : BPFPORT_AF_INET;
 	k->proto = s->proto;
 	k->dir = dir;
 }
@@ -271,14 +398,18 @@ static bool expect_ct_nat(const struct pkt_spec *s, __u8 dir, const char *addr, 
 	struct bpfport_ct_key k;
 	struct bpfport_ct_val v;
 	const char *name = dir == BPFPORT_CT_INGRESS ? "ingress" : "reply";
+	struct bpfport_addr want;
+	__u8 family = addr_parse(addr, &want);
+	char text[INET6_ADDRSTRLEN];
 
 	ct_key_spec(&k, s, dir);
 	CHECK(!bpf_map_lookup_elem(fd_ct, &k, &v), "no %s CT entry for :%u -> :%u: %s", name,
 	      s->sport, s->dport, strerror(errno));
-	CHECK(v.addr.a[0] == pkt_ip(addr) && !v.addr.a[1] && !v.addr.a[2] && !v.addr.a[3] &&
-		      v.port == htons(port),
-	      "%s CT entry holds %s:%u, want %s:%u", name, inet_ntoa((struct in_addr){ v.addr.a[0] }),
-	      ntohs(v.port), addr, port);
+	CHECK(!memcmp(&v.addr, &want, sizeof(want)) && v.port == htons(port),
+	      "%s CT entry holds %s:%u, want %s:%u", name,
+	      addr_text(&v.addr, family, text, sizeof(text)), ntohs(v.port), addr, port);
+	CHECK(!memcmp(&v.peer_addr, &(struct bpfport_addr){}, sizeof(v.peer_addr)),
+	      "%s CT entry has a peer address (hairpin) for a plain flow", name);
 	CHECK(v.slot == slot, "%s CT entry slot %u, want %u", name, v.slot, slot);
 	CHECK(v.nat_port == htons(nat_port), "%s CT entry nat_port %u, want %u", name,
 	      ntohs(v.nat_port), nat_port);
@@ -387,8 +518,9 @@ static bool same_bytes(const uint8_t *got, size_t got_len, const uint8_t *want, 
 		;
 	pkt_hexdump("got", got, got_len);
 	pkt_hexdump("want", want, want_len);
-	snprintf(why, sizeof(why), "%s: output (%zu bytes) differs from expected (%zu bytes) at byte %zu",
-		 what, got_len, want_len, i);
+	snprintf(why, sizeof(why),
+		 "%s: output (%zu bytes) differs from expected (%zu bytes) at byte %zu", what,
+		 got_len, want_len, i);
 	return false;
 }
 
@@ -413,16 +545,47 @@ static bool expect_untouched(int fd, const uint8_t *in, size_t len, const char *
 	return same_bytes(r.out, r.len, in, len, what);
 }
 
+/* Set a spec's source or destination address from text (IPv6 if s->v6). */
+static void spec_addr(struct pkt_spec *s, bool dst, const char *addr)
+{
+	if (s->v6 != is_v6(addr)) {
+		fprintf(stderr, "test bug: address %s in a packet of the other family\n", addr);
+		abort();
+	}
+	if (s->v6)
+		pkt_ip6(addr, dst ? s->daddr6 : s->saddr6);
+	else if (dst)
+		s->daddr = pkt_ip(addr);
+	else
+		s->saddr = pkt_ip(addr);
+}
+
+static struct pkt_spec with_dst(const struct pkt_spec *s, const char *addr, uint16_t port)
+{
+	struct pkt_spec w = *s;
+
+	spec_addr(&w, true, addr);
+	w.dport = port;
+	return w;
+}
+
+static struct pkt_spec with_src(const struct pkt_spec *s, const char *addr, uint16_t port)
+{
+	struct pkt_spec w = *s;
+
+	spec_addr(&w, false, addr);
+	w.sport = port;
+	return w;
+}
+
 /* A packet built from `s` comes out with its destination now addr:port. */
 static bool expect_dnat_if(int fd, const struct pkt_spec *s, int ifindex, const char *addr,
 			   uint16_t port, const char *what)
 {
 	uint8_t in[PKT_MAX], want[PKT_MAX];
-	struct pkt_spec w = *s;
+	struct pkt_spec w = with_dst(s, addr, port);
 	size_t len = pkt_build(in, s), want_len;
 
-	w.daddr = pkt_ip(addr);
-	w.dport = port;
 	want_len = pkt_build(want, &w);
 	return expect_output(fd, in, len, ifindex, want, want_len, what);
 }
@@ -438,11 +601,9 @@ static bool expect_snat(int fd, const struct pkt_spec *s, const char *addr, uint
 			const char *what)
 {
 	uint8_t in[PKT_MAX], want[PKT_MAX];
-	struct pkt_spec w = *s;
+	struct pkt_spec w = with_src(s, addr, port);
 	size_t len = pkt_build(in, s), want_len;
 
-	w.saddr = pkt_ip(addr);
-	w.sport = port;
 	want_len = pkt_build(want, &w);
 	return expect_output(fd, in, len, 0, want, want_len, what);
 }
@@ -457,8 +618,11 @@ static bool expect_spec_untouched(int fd, const struct pkt_spec *s, const char *
 
 static struct pkt_spec tcp_pkt(const char *daddr, uint16_t dport, uint16_t sport)
 {
-	return (struct pkt_spec){ .proto = IPPROTO_TCP, .saddr = pkt_ip(CLIENT),
-				  .daddr = pkt_ip(daddr), .sport = sport, .dport = dport,
+	return (struct pkt_spec){ .proto = IPPROTO_TCP,
+				  .saddr = pkt_ip(CLIENT),
+				  .daddr = pkt_ip(daddr),
+				  .sport = sport,
+				  .dport = dport,
 				  .payload_len = 32 };
 }
 
@@ -476,9 +640,10 @@ static struct pkt_spec reply_to(const struct pkt_spec *s, const char *ctr, uint1
 {
 	struct pkt_spec r = *s;
 
-	r.saddr = pkt_ip(ctr);
+	spec_addr(&r, false, ctr);
 	r.sport = cport;
 	r.daddr = s->saddr;
+	memcpy(r.daddr6, s->saddr6, 16);
 	r.dport = s->sport;
 	r.payload_len = 17;
 	return r;
@@ -532,15 +697,14 @@ static bool test_xdp_udp_zero_csum_stays_zero(void)
 	return check_udp_zero_csum(fd_xdp);
 }
 
-/* A source port for which the translated packet's UDP checksum computes to 0. */
-static bool find_sport_for_zero_csum(struct pkt_spec *s)
+/* A source port for which the packet's UDP checksum computes to 0 once
+ * translated to ctr:cport. */
+static bool find_sport_for_zero_csum_to(struct pkt_spec *s, const char *ctr, uint16_t cport)
 {
 	uint8_t buf[PKT_MAX];
-	struct pkt_spec w = *s;
+	struct pkt_spec w = with_dst(s, ctr, cport);
 	unsigned port;
 
-	w.daddr = pkt_ip(CTR);
-	w.dport = 5353;
 	for (port = 1024; port <= 65535; port++) {
 		w.sport = (uint16_t)port;
 		pkt_build(buf, &w);
@@ -551,6 +715,11 @@ static bool find_sport_for_zero_csum(struct pkt_spec *s)
 	}
 	snprintf(why, sizeof(why), "test bug: no source port gives a zero UDP checksum");
 	return false;
+}
+
+static bool find_sport_for_zero_csum(struct pkt_spec *s)
+{
+	return find_sport_for_zero_csum_to(s, CTR, 5353);
 }
 
 static bool check_udp_csum_zero_becomes_ffff(int fd)
@@ -951,10 +1120,10 @@ static bool check_broken(int fd, const struct broken *b, size_t n)
 	return expect_counters(SLOT, 0, 0, 0, 0);
 }
 
-#define CHECK_BROKEN(fd, ...)                                                    \
-	({                                                                       \
-		static const struct broken b_[] = { __VA_ARGS__ };               \
-		check_broken(fd, b_, sizeof(b_) / sizeof(b_[0]));                \
+#define CHECK_BROKEN(fd, ...)                                      \
+	({                                                         \
+		static const struct broken b_[] = { __VA_ARGS__ }; \
+		check_broken(fd, b_, sizeof(b_) / sizeof(b_[0]));  \
 	})
 
 static bool test_xdp_bad_ihl(void)
@@ -1265,24 +1434,6 @@ static bool test_tc_ingress_wildcard_local(void)
 
 /* ---- helpers: partial checksums and client port remapping ---- */
 
-static struct pkt_spec with_dst(const struct pkt_spec *s, const char *addr, uint16_t port)
-{
-	struct pkt_spec w = *s;
-
-	w.daddr = pkt_ip(addr);
-	w.dport = port;
-	return w;
-}
-
-static struct pkt_spec with_src(const struct pkt_spec *s, const char *addr, uint16_t port)
-{
-	struct pkt_spec w = *s;
-
-	w.saddr = pkt_ip(addr);
-	w.sport = port;
-	return w;
-}
-
 /* A packet from s; partial: as a local stack hands it to a veth, with only
  * the pseudo-header seed in its L4 checksum field. */
 static size_t build(uint8_t *buf, const struct pkt_spec *s, bool partial)
@@ -1300,8 +1451,7 @@ static size_t build(uint8_t *buf, const struct pkt_spec *s, bool partial)
  * pseudo-header (computed from scratch, so no port change folded in); and
  * once completed as a device would, exactly w with full checksums.
  */
-static bool check_out(const struct run *r, const struct pkt_spec *w, bool partial,
-		      const char *what)
+static bool check_out(const struct run *r, const struct pkt_spec *w, bool partial, const char *what)
 {
 	uint8_t want[PKT_MAX], done[PKT_MAX];
 	size_t want_len = build(want, w, partial);
@@ -1312,7 +1462,7 @@ static bool check_out(const struct run *r, const struct pkt_spec *w, bool partia
 		CHECK(pkt_verify(r->out, r->len, bad, sizeof(bad)), "%s: %s", what, bad);
 		return true;
 	}
-	CHECK(pkt_get16(r->out, pkt_l3_off() + 10) == pkt_ip_csum(r->out),
+	CHECK(pkt_is_v6(r->out) || pkt_get16(r->out, pkt_l3_off() + 10) == pkt_ip_csum(r->out),
 	      "%s: IP checksum 0x%04x, recomputed 0x%04x", what,
 	      pkt_get16(r->out, pkt_l3_off() + 10), pkt_ip_csum(r->out));
 	memcpy(done, r->out, r->len);
@@ -1462,8 +1612,8 @@ static bool test_xdp_partial_port_change_leaves_seed(void)
 	TRY(bind_add(HOST, 83, IPPROTO_TCP, HOST, 8083, SLOT));
 	TRY(bind_add(HOST, 83, IPPROTO_UDP, HOST, 8083, SLOT));
 	for (i = 0; i < 2; i++) {
-		const char *what = i ? "udp " HOST ":83 -> " HOST ":8083"
-				     : "tcp " HOST ":83 -> " HOST ":8083";
+		const char *what = i ? "udp " HOST ":83 -> " HOST ":8083" :
+				       "tcp " HOST ":83 -> " HOST ":8083";
 
 		TRY(check_xdp_partial_flow(specs[i], HOST, 8083, what));
 		len = build(in, specs[i], true);
@@ -1480,8 +1630,8 @@ static bool test_xdp_partial_port_change_leaves_seed(void)
 /* A first packet of a flow from CLIENT:sport to HOST:dport (TCP: a SYN). */
 static struct pkt_spec flow_pkt(uint8_t proto, const char *host, uint16_t dport, uint16_t sport)
 {
-	struct pkt_spec s = proto == IPPROTO_TCP ? tcp_pkt(host, dport, sport)
-						 : udp_pkt(host, dport, sport);
+	struct pkt_spec s = proto == IPPROTO_TCP ? tcp_pkt(host, dport, sport) :
+						   udp_pkt(host, dport, sport);
 
 	if (proto == IPPROTO_TCP)
 		s.tcp_flags = 0x02;
@@ -1739,6 +1889,1375 @@ static bool test_remap_exhausted_untranslated(void)
 	return ok;
 }
 
+/* ---- helpers: IPv6 ---- */
+
+static struct pkt_spec tcp6_pkt(const char *daddr, uint16_t dport, uint16_t sport)
+{
+	struct pkt_spec s = {
+		.proto = IPPROTO_TCP, .v6 = true, .sport = sport, .dport = dport, .payload_len = 32
+	};
+
+	pkt_ip6(CLIENT6, s.saddr6);
+	pkt_ip6(daddr, s.daddr6);
+	return s;
+}
+
+static struct pkt_spec udp6_pkt(const char *daddr, uint16_t dport, uint16_t sport)
+{
+	struct pkt_spec s = tcp6_pkt(daddr, dport, sport);
+
+	s.proto = IPPROTO_UDP;
+	s.payload_len = 21; /* odd, to exercise the checksum's last byte */
+	return s;
+}
+
+static struct pkt_spec with_ext(struct pkt_spec s, const uint8_t *ext, uint8_t n)
+{
+	s.n_ext = n;
+	if (n)
+		memcpy(s.ext, ext, n);
+	return s;
+}
+
+static const char *ext_name(uint8_t kind)
+{
+	switch (kind) {
+	case PKT_EXT_HOP:
+		return "hop-by-hop";
+	case PKT_EXT_ROUTING:
+		return "routing";
+	case PKT_EXT_FRAGMENT:
+		return "fragment";
+	case PKT_EXT_AH:
+		return "AH";
+	case PKT_EXT_DEST:
+		return "destination options";
+	}
+	return "?";
+}
+
+#define NEEDS_IPV6()                                                                   \
+	do {                                                                           \
+		if (!have_ipv6)                                                        \
+			SKIP("no IPv6 in the test namespace (address or forwarding)"); \
+	} while (0)
+
+/* A run whose verdict must be `verdict` and whose packet comes out as it went in. */
+static bool expect_verdict_untouched(int fd, const uint8_t *in, size_t len, int verdict,
+				     const char *what)
+{
+	struct run r;
+	int err = run_raw(fd, in, len, 0, &r);
+
+	CHECK(!err, "%s: %s test run failed: %s", what, prog_name(fd), strerror(-err));
+	CHECK(r.retval == verdict, "%s: %s returned %d, want %d", what, prog_name(fd), r.retval,
+	      verdict);
+	return same_bytes(r.out, r.len, in, len, what);
+}
+
+/* ---- tests: IPv6 ---- */
+
+static bool check_ipv6_binding(int fd, uint8_t proto, const char *host, uint16_t hport,
+			       uint16_t cport, uint16_t sport)
+{
+	struct pkt_spec s = proto == IPPROTO_TCP ? tcp6_pkt(host, hport, sport) :
+						   udp6_pkt(host, hport, sport);
+	struct pkt_spec reply = reply_to(&s, CTR6, cport);
+	uint8_t in[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(in, &s), reply_len = pkt_build(out, &reply);
+	char what[128];
+
+	snprintf(what, sizeof(what), "%s to [%s]:%u via %s", proto == IPPROTO_TCP ? "tcp" : "udp",
+		 host, hport, prog_name(fd));
+	TRY(expect_dnat(fd, &s, CTR6, cport, what));
+	TRY(expect_ct(&s, BPFPORT_CT_INGRESS, CTR6, cport, SLOT));
+	TRY(expect_ct(&reply, BPFPORT_CT_REPLY, HOST6, hport, SLOT));
+	CHECK(ct_count() == 2, "%s: %ld CT entries, want 2", what, ct_count());
+	TRY(expect_dnat(fd, &s, CTR6, cport, "again (CT hit)"));
+	TRY(expect_snat(fd_tc_out, &reply, HOST6, hport, "reply through tc_egress"));
+	return expect_counters(SLOT, 2, 2 * len, 1, reply_len);
+}
+
+static bool test_ipv6_xdp_specific_binding(void)
+{
+	NEEDS_IPV6();
+	TRY(bind_add(HOST6, 80, IPPROTO_TCP, CTR6, 8080, SLOT));
+	TRY(bind_add(HOST6, 53, IPPROTO_UDP, CTR6, 5353, SLOT));
+	TRY(check_ipv6_binding(fd_xdp, IPPROTO_TCP, HOST6, 80, 8080, 40000));
+	maps_reset();
+	TRY(bind_add(HOST6, 80, IPPROTO_TCP, CTR6, 8080, SLOT));
+	TRY(bind_add(HOST6, 53, IPPROTO_UDP, CTR6, 5353, SLOT));
+	return check_ipv6_binding(fd_xdp, IPPROTO_UDP, HOST6, 53, 5353, 40000);
+}
+
+static bool test_ipv6_tc_ingress_specific_binding(void)
+{
+	NEEDS_IPV6();
+	TRY(bind_add(HOST6, 80, IPPROTO_TCP, CTR6, 8080, SLOT));
+	TRY(check_ipv6_binding(fd_tc_in, IPPROTO_TCP, HOST6, 80, 8080, 40010));
+	maps_reset();
+	TRY(bind_add(HOST6, 53, IPPROTO_UDP, CTR6, 5353, SLOT));
+	return check_ipv6_binding(fd_tc_in, IPPROTO_UDP, HOST6, 53, 5353, 40010);
+}
+
+static bool test_ipv6_xdp_wildcard_matches_local(void)
+{
+	struct pkt_spec t = tcp6_pkt(HOST6, 81, 40100), u = udp6_pkt(HOST6, 81, 40100);
+	struct pkt_spec t2 = tcp6_pkt(HOST6_2, 81, 40101), u2 = udp6_pkt(HOST6_2, 81, 40101);
+	struct pkt_spec rt = reply_to(&t, CTR6, 8081);
+
+	NEEDS_IPV6();
+	TRY(bind_add("::", 81, IPPROTO_TCP, CTR6, 8081, SLOT));
+	TRY(bind_add("::", 81, IPPROTO_UDP, CTR6, 5381, SLOT));
+	TRY(expect_dnat(fd_xdp, &t, CTR6, 8081, "tcp to [" HOST6 "]:81 (on lo)"));
+	TRY(expect_dnat(fd_xdp, &u, CTR6, 5381, "udp to [" HOST6 "]:81 (on lo)"));
+	TRY(expect_ct(&t, BPFPORT_CT_INGRESS, CTR6, 8081, SLOT));
+	TRY(expect_ct(&rt, BPFPORT_CT_REPLY, HOST6, 81, SLOT));
+	TRY(expect_snat(fd_tc_out, &rt, HOST6, 81, "reply"));
+	if (have_veth6) {
+		TRY(expect_dnat(fd_xdp, &t2, CTR6, 8081, "tcp to [" HOST6_2 "]:81 (on a veth)"));
+		TRY(expect_dnat(fd_xdp, &u2, CTR6, 5381, "udp to [" HOST6_2 "]:81 (on a veth)"));
+	}
+	return true;
+}
+
+static bool test_ipv6_tc_ingress_wildcard_matches_local(void)
+{
+	struct pkt_spec t = tcp6_pkt(HOST6, 81, 40110);
+	struct pkt_spec r = tcp6_pkt(ROUTED6, 81, 40111);
+	uint8_t in[PKT_MAX];
+	struct run out;
+	size_t len = pkt_build(in, &t);
+	int err;
+
+	NEEDS_IPV6();
+	TRY(bind_add("::", 81, IPPROTO_TCP, CTR6, 8081, SLOT));
+	err = run_raw(fd_tc_in, in, len, lo_ifindex, &out);
+	if (err == -EINVAL)
+		SKIP("kernel does not take ingress_ifindex in a SCHED_CLS test run context");
+	map_clear(fd_ct, &(struct bpfport_ct_key){});
+	TRY(expect_dnat_if(fd_tc_in, &t, lo_ifindex, CTR6, 8081, "tcp to [" HOST6 "]:81 from lo"));
+	if (have_veth6) {
+		len = pkt_build(in, &r);
+		TRY(run_prog(fd_tc_in, in, len, lo_ifindex, &out,
+			     "tcp to routed [" ROUTED6 "]:81"));
+		TRY(same_bytes(out.out, out.len, in, len, "tcp to routed [" ROUTED6 "]:81"));
+	}
+	return true;
+}
+
+static bool test_ipv6_wildcard_ignores_routed_nonlocal(void)
+{
+	struct pkt_spec s = tcp6_pkt(ROUTED6, 81, 40200);
+
+	NEEDS_IPV6();
+	if (!have_veth6)
+		SKIP("could not create a veth to route " ROUTED6 " through");
+	TRY(bind_add("::", 81, IPPROTO_TCP, CTR6, 8081, SLOT));
+	TRY(expect_spec_untouched(fd_xdp, &s, "tcp to routed [" ROUTED6 "]:81"));
+	CHECK(ct_count() == 0, "%ld CT entries for an untranslated packet", ct_count());
+	return expect_counters(SLOT, 0, 0, 0, 0);
+}
+
+static bool test_ipv6_wildcard_ignores_multicast(void)
+{
+	const char *dsts[] = { "ff02::1", "ff02::1:ff00:1", "ff05::2", "ff0e::1234" };
+	size_t i;
+
+	NEEDS_IPV6();
+	TRY(bind_add("::", 81, IPPROTO_UDP, CTR6, 8081, SLOT));
+	for (i = 0; i < sizeof(dsts) / sizeof(dsts[0]); i++) {
+		struct pkt_spec s = udp6_pkt(dsts[i], 81, 40300);
+
+		TRY(expect_spec_untouched(fd_xdp, &s, dsts[i]));
+		TRY(expect_spec_untouched(fd_tc_in, &s, dsts[i]));
+	}
+	CHECK(ct_count() == 0, "%ld CT entries", ct_count());
+	return true;
+}
+
+static bool test_ipv6_specific_binding_beats_wildcard(void)
+{
+	struct pkt_spec s = tcp6_pkt(HOST6, 82, 40400);
+	struct pkt_spec s2 = tcp6_pkt(HOST6_2, 82, 40401);
+
+	NEEDS_IPV6();
+	TRY(bind_add("::", 82, IPPROTO_TCP, "fd00:c::9", 9000, SLOT + 1));
+	TRY(bind_add(HOST6, 82, IPPROTO_TCP, CTR6, 8082, SLOT));
+	TRY(expect_dnat(fd_xdp, &s, CTR6, 8082, "tcp to [" HOST6 "]:82"));
+	if (have_veth6)
+		TRY(expect_dnat(fd_xdp, &s2, "fd00:c::9", 9000, "tcp to [" HOST6_2 "]:82"));
+	return true;
+}
+
+/* Bindings are per family: an IPv6 packet never matches an IPv4 binding, or
+ * the reverse, even on the same port. */
+static bool test_ipv6_families_do_not_cross(void)
+{
+	struct pkt_spec s6 = tcp6_pkt(HOST6, 80, 40500);
+	struct pkt_spec s4 = tcp_pkt(HOST, 80, 40500);
+
+	NEEDS_IPV6();
+	TRY(bind_add("0.0.0.0", 80, IPPROTO_TCP, CTR, 8080, SLOT));
+	TRY(expect_spec_untouched(fd_xdp, &s6, "IPv6 packet, IPv4 wildcard binding"));
+	maps_reset();
+	TRY(bind_add("::", 80, IPPROTO_TCP, CTR6, 8080, SLOT));
+	TRY(expect_spec_untouched(fd_xdp, &s4, "IPv4 packet, IPv6 wildcard binding"));
+	CHECK(ct_count() == 0, "%ld CT entries", ct_count());
+	return true;
+}
+
+static bool test_ipv6_loopback_never_translated(void)
+{
+	struct pkt_spec t = tcp6_pkt("::1", 80, 40600), u = udp6_pkt("::1", 53, 40600);
+
+	NEEDS_IPV6();
+	TRY(bind_add("::1", 80, IPPROTO_TCP, CTR6, 8080, SLOT));
+	TRY(bind_add("::", 53, IPPROTO_UDP, CTR6, 5353, SLOT));
+	TRY(expect_spec_untouched(fd_xdp, &t, "tcp to [::1]:80, bound on ::1"));
+	TRY(expect_spec_untouched(fd_tc_in, &t, "same through tc_ingress"));
+	TRY(expect_spec_untouched(fd_xdp, &u, "udp to [::1]:53 via a wildcard binding"));
+	TRY(expect_spec_untouched(fd_tc_in, &u, "same through tc_ingress"));
+	CHECK(ct_count() == 0, "%ld CT entries", ct_count());
+	return expect_counters(SLOT, 0, 0, 0, 0);
+}
+
+static bool test_ipv6_tc_ingress_matches_xdp(void)
+{
+	static const uint8_t chain[] = { PKT_EXT_HOP, PKT_EXT_ROUTING, PKT_EXT_DEST };
+	struct pkt_spec t = tcp6_pkt(HOST6, 80, 40700), u = udp6_pkt(HOST6, 53, 40701);
+	struct pkt_spec z = udp6_pkt(HOST6, 53, 0);
+
+	NEEDS_IPV6();
+	TRY(find_sport_for_zero_csum_to(&z, CTR6, 5353));
+	TRY(bind_add(HOST6, 80, IPPROTO_TCP, CTR6, 8080, SLOT));
+	TRY(bind_add(HOST6, 53, IPPROTO_UDP, CTR6, 5353, SLOT));
+	TRY(expect_tc_like_xdp(&t, "ipv6 tcp"));
+	TRY(expect_tc_like_xdp(&u, "ipv6 udp"));
+	TRY(expect_tc_like_xdp(&z, "ipv6 udp whose new checksum computes to 0"));
+	t = with_ext(t, chain, 3);
+	u = with_ext(u, chain, 3);
+	TRY(expect_tc_like_xdp(&t, "ipv6 tcp, 3 extension headers"));
+	return expect_tc_like_xdp(&u, "ipv6 udp, 3 extension headers");
+}
+
+/* IPv6 UDP must carry a checksum: a computed 0 goes out as 0xffff. */
+static bool check_ipv6_udp_csum_zero_becomes_ffff(int fd)
+{
+	struct pkt_spec s = udp6_pkt(HOST6, 53, 0);
+	uint8_t in[PKT_MAX];
+	struct run r;
+	size_t len;
+
+	TRY(find_sport_for_zero_csum_to(&s, CTR6, 5353));
+	len = pkt_build(in, &s);
+	TRY(bind_add(HOST6, 53, IPPROTO_UDP, CTR6, 5353, SLOT));
+	TRY(expect_dnat(fd, &s, CTR6, 5353, "ipv6 udp whose new checksum computes to 0"));
+	TRY(run_prog(fd, in, len, 0, &r, "again (CT hit)"));
+	CHECK(pkt_get16(r.out, pkt_l4_csum_field(r.out)) == 0xffff,
+	      "UDP checksum 0x%04x on the CT path, want 0xffff",
+	      pkt_get16(r.out, pkt_l4_csum_field(r.out)));
+	return true;
+}
+
+static bool test_ipv6_xdp_udp_csum_zero_becomes_ffff(void)
+{
+	NEEDS_IPV6();
+	return check_ipv6_udp_csum_zero_becomes_ffff(fd_xdp);
+}
+
+static bool test_ipv6_tc_ingress_udp_csum_zero_becomes_ffff(void)
+{
+	NEEDS_IPV6();
+	return check_ipv6_udp_csum_zero_becomes_ffff(fd_tc_in);
+}
+
+static bool test_ipv6_xdp_partial_checksum(void)
+{
+	static const uint8_t chain[] = { PKT_EXT_HOP, PKT_EXT_DEST, PKT_EXT_AH };
+	struct pkt_spec t = tcp6_pkt(HOST6, 80, 40800), u = udp6_pkt(HOST6, 53, 40800);
+	struct pkt_spec e = udp6_pkt(HOST6, 53, 40801);
+	struct pkt_spec te = with_ext(t, chain, 3), ue = with_ext(u, chain, 3);
+	struct pkt_spec reply = reply_to(&t, CTR6, 8080);
+	uint8_t in[PKT_MAX];
+
+	NEEDS_IPV6();
+	/* The reference seed by hand: 2001:db8:c::7 -> 2001:db8:1::1, TCP, 20 + 32
+	 * bytes; extension headers are not part of the upper-layer length. */
+	pkt_build(in, &t);
+	CHECK(pkt_pseudo_seed(in) ==
+		      2 * 0x2001 + 2 * 0x0db8 + 0x000c + 0x0007 + 0x0001 + 0x0001 + 6 + 52,
+	      "test bug: seed 0x%04x", pkt_pseudo_seed(in));
+	pkt_build(in, &te);
+	CHECK(pkt_pseudo_seed(in) ==
+		      2 * 0x2001 + 2 * 0x0db8 + 0x000c + 0x0007 + 0x0001 + 0x0001 + 6 + 52,
+	      "test bug: seed 0x%04x with extension headers", pkt_pseudo_seed(in));
+	e.payload_len = 0;
+	TRY(bind_add(HOST6, 80, IPPROTO_TCP, CTR6, 8080, SLOT));
+	TRY(bind_add(HOST6, 53, IPPROTO_UDP, CTR6, 5353, SLOT));
+	TRY(check_xdp_partial_flow(&t, CTR6, 8080, "ipv6 tcp"));
+	TRY(check_xdp_partial_flow(&u, CTR6, 5353, "ipv6 udp"));
+	TRY(check_xdp_partial_flow(&e, CTR6, 5353, "ipv6 udp, no payload"));
+	map_clear(fd_ct, &(struct bpfport_ct_key){});
+	TRY(check_xdp_partial_flow(&te, CTR6, 8080, "ipv6 tcp, 3 extension headers"));
+	TRY(check_xdp_partial_flow(&ue, CTR6, 5353, "ipv6 udp, 3 extension headers"));
+	map_clear(fd_ct, &(struct bpfport_ct_key){});
+	TRY(expect_dnat(fd_xdp, &t, CTR6, 8080, "full checksum"));
+	return expect_snat(fd_tc_out, &reply, HOST6, 80, "reply");
+}
+
+/* Only the port changes: the seed must come out exactly as it went in. */
+static bool test_ipv6_xdp_partial_port_change_leaves_seed(void)
+{
+	struct pkt_spec t = tcp6_pkt(HOST6, 83, 40900), u = udp6_pkt(HOST6, 83, 40900);
+	struct pkt_spec *specs[] = { &t, &u };
+	uint8_t in[PKT_MAX];
+	struct run r;
+	size_t len, i;
+
+	NEEDS_IPV6();
+	TRY(bind_add(HOST6, 83, IPPROTO_TCP, HOST6, 8083, SLOT));
+	TRY(bind_add(HOST6, 83, IPPROTO_UDP, HOST6, 8083, SLOT));
+	for (i = 0; i < 2; i++) {
+		const char *what = i ? "ipv6 udp :83 -> :8083" : "ipv6 tcp :83 -> :8083";
+
+		TRY(check_xdp_partial_flow(specs[i], HOST6, 8083, what));
+		len = build(in, specs[i], true);
+		TRY(run_prog(fd_xdp, in, len, 0, &r, what));
+		CHECK(pkt_get16(r.out, pkt_l4_csum_field(r.out)) == pkt_pseudo_seed(in),
+		      "%s: L4 checksum field 0x%04x, want the unchanged seed 0x%04x", what,
+		      pkt_get16(r.out, pkt_l4_csum_field(r.out)), pkt_pseudo_seed(in));
+	}
+	return true;
+}
+
+/* Each kind of extension header alone, then chains, through both programs. */
+static bool check_ipv6_ext(const uint8_t *ext, uint8_t n, uint16_t sport, const char *what)
+{
+	struct pkt_spec t = with_ext(tcp6_pkt(HOST6, 80, sport), ext, n);
+	struct pkt_spec u = with_ext(udp6_pkt(HOST6, 53, sport), ext, n);
+	struct pkt_spec rt = reply_to(&t, CTR6, 8080);
+	uint8_t in[PKT_MAX];
+	char label[160];
+
+	pkt_build(in, &t);
+	CHECK(pkt_l4_off(in) > PKT_ETH_LEN + PKT_IP6_LEN || !n, "test bug: %s not built", what);
+	snprintf(label, sizeof(label), "tcp, %s, xdp_ingress", what);
+	TRY(expect_dnat(fd_xdp, &t, CTR6, 8080, label));
+	TRY(expect_ct(&t, BPFPORT_CT_INGRESS, CTR6, 8080, SLOT));
+	snprintf(label, sizeof(label), "tcp, %s, reply through tc_egress", what);
+	TRY(expect_snat(fd_tc_out, &rt, HOST6, 80, label));
+	snprintf(label, sizeof(label), "udp, %s, xdp_ingress", what);
+	TRY(expect_dnat(fd_xdp, &u, CTR6, 5353, label));
+	map_clear(fd_ct, &(struct bpfport_ct_key){});
+	snprintf(label, sizeof(label), "tcp, %s, tc_ingress", what);
+	TRY(expect_dnat(fd_tc_in, &t, CTR6, 8080, label));
+	snprintf(label, sizeof(label), "udp, %s, tc_ingress", what);
+	TRY(expect_dnat(fd_tc_in, &u, CTR6, 5353, label));
+	CHECK(ct_count() == 4, "%s: %ld CT entries, want 4", what, ct_count());
+	map_clear(fd_ct, &(struct bpfport_ct_key){});
+	return true;
+}
+
+static bool test_ipv6_extension_headers_each_kind(void)
+{
+	static const uint8_t kinds[] = { PKT_EXT_HOP, PKT_EXT_DEST, PKT_EXT_ROUTING,
+					 PKT_EXT_FRAGMENT, PKT_EXT_AH };
+	char what[64];
+	size_t i;
+
+	NEEDS_IPV6();
+	TRY(bind_add(HOST6, 80, IPPROTO_TCP, CTR6, 8080, SLOT));
+	TRY(bind_add(HOST6, 53, IPPROTO_UDP, CTR6, 5353, SLOT));
+	TRY(check_ipv6_ext(NULL, 0, 41000, "no extension header"));
+	for (i = 0; i < sizeof(kinds); i++) {
+		snprintf(what, sizeof(what), "%s header", ext_name(kinds[i]));
+		TRY(check_ipv6_ext(&kinds[i], 1, (uint16_t)(41001 + i), what));
+	}
+	return true;
+}
+
+static bool test_ipv6_extension_header_chains(void)
+{
+	static const uint8_t three[] = { PKT_EXT_HOP, PKT_EXT_DEST, PKT_EXT_ROUTING };
+	static const uint8_t three_b[] = { PKT_EXT_DEST, PKT_EXT_FRAGMENT, PKT_EXT_AH };
+	static const uint8_t six[] = { PKT_EXT_HOP,	 PKT_EXT_DEST, PKT_EXT_ROUTING,
+				       PKT_EXT_FRAGMENT, PKT_EXT_AH,   PKT_EXT_DEST };
+
+	NEEDS_IPV6();
+	TRY(bind_add(HOST6, 80, IPPROTO_TCP, CTR6, 8080, SLOT));
+	TRY(bind_add(HOST6, 53, IPPROTO_UDP, CTR6, 5353, SLOT));
+	TRY(check_ipv6_ext(three, 3, 41100, "hop-by-hop, destination options, routing"));
+	TRY(check_ipv6_ext(three_b, 3, 41101, "destination options, fragment, AH"));
+	return check_ipv6_ext(six, 6, 41102, "6 extension headers (IPV6_EXT_MAX)");
+}
+
+static bool test_ipv6_extension_chain_too_long_untouched(void)
+{
+	static const uint8_t seven[] = { PKT_EXT_HOP,  PKT_EXT_DEST, PKT_EXT_DEST,
+					 PKT_EXT_DEST, PKT_EXT_DEST, PKT_EXT_DEST,
+					 PKT_EXT_DEST, PKT_EXT_DEST, PKT_EXT_DEST };
+	uint8_t n;
+	char what[96];
+
+	NEEDS_IPV6();
+	TRY(bind_add(HOST6, 80, IPPROTO_TCP, CTR6, 8080, SLOT));
+	TRY(bind_add(HOST6, 53, IPPROTO_UDP, CTR6, 5353, SLOT));
+	for (n = 7; n <= sizeof(seven); n++) {
+		struct pkt_spec t = with_ext(tcp6_pkt(HOST6, 80, 41200), seven, n);
+		struct pkt_spec u = with_ext(udp6_pkt(HOST6, 53, 41200), seven, n);
+
+		snprintf(what, sizeof(what), "tcp, %u extension headers", n);
+		TRY(expect_spec_untouched(fd_xdp, &t, what));
+		TRY(expect_spec_untouched(fd_tc_in, &t, what));
+		snprintf(what, sizeof(what), "udp, %u extension headers", n);
+		TRY(expect_spec_untouched(fd_xdp, &u, what));
+		TRY(expect_spec_untouched(fd_tc_in, &u, what));
+	}
+	CHECK(ct_count() == 0, "%ld CT entries", ct_count());
+	return expect_counters(SLOT, 0, 0, 0, 0);
+}
+
+static struct pkt_spec frag6_pkt(struct pkt_spec s, uint16_t frag6, uint32_t id)
+{
+	s.n_ext = 1;
+	s.ext[0] = PKT_EXT_FRAGMENT;
+	s.frag6 = frag6;
+	s.frag_id = id;
+	return s;
+}
+
+static bool test_ipv6_fragments(void)
+{
+	/* offset << 3 | M */
+	static const uint16_t later[] = { 1 << 3 | 1, 185 << 3, 0xfff8, 0xfff8 | 1, 1 << 3 };
+	struct pkt_spec first = frag6_pkt(udp6_pkt(HOST6, 53, 41300), 0x0001, 0x1234abcd);
+	struct pkt_spec atomic = frag6_pkt(tcp6_pkt(HOST6, 80, 41301), 0x0000, 0x1234abce);
+	struct pkt_spec tfirst = frag6_pkt(tcp6_pkt(HOST6, 80, 41302), 0x0001, 0x1234abcf);
+	char what[96];
+	size_t i;
+
+	NEEDS_IPV6();
+	TRY(bind_add(HOST6, 53, IPPROTO_UDP, CTR6, 5353, SLOT));
+	TRY(bind_add(HOST6, 80, IPPROTO_TCP, CTR6, 8080, SLOT));
+	/* Later fragments whose ID no first fragment recorded: their first bytes
+	 * would read as ports of a bound flow, but they carry no ports. */
+	for (i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
+		struct pkt_spec u = frag6_pkt(udp6_pkt(HOST6, 53, 41300), later[i], 0x77);
+		struct pkt_spec t = frag6_pkt(tcp6_pkt(HOST6, 80, 41300), later[i], 0x77);
+
+		snprintf(what, sizeof(what), "udp fragment, offset %u, M=%u", later[i] >> 3,
+			 later[i] & 1);
+		TRY(expect_spec_untouched(fd_xdp, &u, what));
+		TRY(expect_spec_untouched(fd_tc_in, &u, what));
+		snprintf(what, sizeof(what), "tcp fragment, offset %u, M=%u", later[i] >> 3,
+			 later[i] & 1);
+		TRY(expect_spec_untouched(fd_xdp, &t, what));
+		TRY(expect_spec_untouched(fd_tc_in, &t, what));
+	}
+	CHECK(ct_count() == 0, "%ld CT entries after later fragments", ct_count());
+	TRY(expect_counters(SLOT, 0, 0, 0, 0));
+	TRY(expect_dnat(fd_xdp, &first, CTR6, 5353, "udp first fragment (offset 0, M=1)"));
+	TRY(expect_ct(&first, BPFPORT_CT_INGRESS, CTR6, 5353, SLOT));
+	TRY(expect_dnat(fd_xdp, &tfirst, CTR6, 8080, "tcp first fragment (offset 0, M=1)"));
+	TRY(expect_dnat(fd_xdp, &atomic, CTR6, 8080, "atomic fragment (offset 0, M=0)"));
+	map_clear(fd_ct, &(struct bpfport_ct_key){});
+	TRY(expect_dnat(fd_tc_in, &first, CTR6, 5353, "udp first fragment via tc_ingress"));
+	return expect_dnat(fd_tc_in, &atomic, CTR6, 8080, "atomic fragment via tc_ingress");
+}
+
+/* A later fragment: the packet built from s with only its destination (dst)
+ * or source address replaced; its payload is opaque and stays as it is. */
+static bool expect_frag_addr(int fd, const struct pkt_spec *s, bool dst, const char *addr,
+			     const char *what)
+{
+	uint8_t in[PKT_MAX], want[PKT_MAX];
+	struct pkt_spec w = *s;
+	size_t len = pkt_build(in, s), want_len;
+
+	spec_addr(&w, dst, addr);
+	want_len = pkt_build(want, &w);
+	return expect_output(fd, in, len, 0, want, want_len, what);
+}
+
+/* The fragments after a translated first one follow it by fragment ID. */
+static bool check_ipv6_later_fragments_follow(int fd)
+{
+	struct pkt_spec first = frag6_pkt(udp6_pkt(HOST6, 53, 41400), 0x0001, 0xabcd0001);
+	struct pkt_spec later = frag6_pkt(udp6_pkt(HOST6, 53, 41400), 4 << 3, 0xabcd0001);
+	struct pkt_spec other = frag6_pkt(udp6_pkt(HOST6, 53, 41400), 4 << 3, 0xabcd0002);
+	struct pkt_spec rfirst = reply_to(&first, CTR6, 5353), rlater;
+	uint8_t buf[PKT_MAX];
+	size_t l1, l2, lr1, lr2;
+
+	later.payload_len = 40; /* bytes 32.. of the datagram: opaque */
+	other.payload_len = 40;
+	rfirst.frag_id = 0x55aa0001;
+	rlater = rfirst;
+	rlater.frag6 = 4 << 3;
+	rlater.payload_len = 24;
+	l1 = pkt_build(buf, &first);
+	l2 = pkt_build(buf, &later);
+	lr1 = pkt_build(buf, &rfirst);
+	lr2 = pkt_build(buf, &rlater);
+
+	TRY(bind_add(HOST6, 53, IPPROTO_UDP, CTR6, 5353, SLOT));
+	TRY(expect_spec_untouched(fd, &later, "later fragment before the first"));
+	TRY(expect_dnat(fd, &first, CTR6, 5353, "first fragment"));
+	TRY(expect_frag_addr(fd, &later, true, CTR6, "later fragment, same ID"));
+	TRY(expect_spec_untouched(fd, &other, "later fragment, another ID"));
+	TRY(expect_counters(SLOT, 2, l1 + l2, 0, 0));
+	TRY(expect_snat(fd_tc_out, &rfirst, HOST6, 53, "first reply fragment"));
+	TRY(expect_frag_addr(fd_tc_out, &rlater, false, HOST6, "later reply fragment"));
+	return expect_counters(SLOT, 2, l1 + l2, 2, lr1 + lr2);
+}
+
+static bool test_ipv6_xdp_later_fragments_follow(void)
+{
+	NEEDS_IPV6();
+	return check_ipv6_later_fragments_follow(fd_xdp);
+}
+
+static bool test_ipv6_tc_ingress_later_fragments_follow(void)
+{
+	NEEDS_IPV6();
+	return check_ipv6_later_fragments_follow(fd_tc_in);
+}
+
+/*
+ * RFC 8200 4.5: the fragmentable part may begin with extension headers
+ * (destination options) before the upper-layer header. The first fragment's
+ * walk ends at UDP; a later fragment's header names the destination options
+ * header as its Next Header. They are one datagram all the same.
+ */
+static bool test_ipv6_later_fragments_follow_with_dest_opts(void)
+{
+	static const uint8_t chain[] = { PKT_EXT_FRAGMENT, PKT_EXT_DEST };
+	struct pkt_spec first = with_ext(udp6_pkt(HOST6, 53, 41500), chain, 2);
+	struct pkt_spec later = frag6_pkt(udp6_pkt(HOST6, 53, 41500), 5 << 3, 0xabcd0003);
+
+	NEEDS_IPV6();
+	first.frag6 = 0x0001;
+	first.frag_id = 0xabcd0003;
+	later.proto = PKT_EXT_DEST; /* its Next Header; the bytes after are opaque */
+	later.payload_len = 40;
+	TRY(bind_add(HOST6, 53, IPPROTO_UDP, CTR6, 5353, SLOT));
+	TRY(expect_dnat(fd_xdp, &first, CTR6, 5353, "first fragment, destination options after"));
+	return expect_frag_addr(fd_xdp, &later, true, CTR6,
+				"later fragment (Next Header: destination options), same ID");
+}
+
+/* Build an IPv6 TCP packet to a bound port, break it, expect it untouched. */
+struct broken6 {
+	const char *what;
+	void (*edit)(uint8_t *, size_t *);
+};
+
+static void set_plen(uint8_t *p, uint16_t v)
+{
+	pkt_put16(p, PKT_ETH_LEN + 4, v);
+}
+
+static void edit6_plen_beyond(uint8_t *p, size_t *len)
+{
+	set_plen(p, (uint16_t)(*len - PKT_ETH_LEN - PKT_IP6_LEN + 1));
+}
+
+static void edit6_plen_huge(uint8_t *p, size_t *len)
+{
+	(void)len;
+	set_plen(p, 0xffff);
+}
+
+static void edit6_plen_zero(uint8_t *p, size_t *len)
+{
+	(void)len;
+	set_plen(p, 0); /* a jumbogram's payload length */
+}
+
+static void edit6_plen_zero_jumbo_option(uint8_t *p, size_t *len)
+{
+	/* A real jumbogram: hop-by-hop with the Jumbo Payload option (C2 04 len). */
+	uint32_t jumbo = (uint32_t)(*len - PKT_ETH_LEN - PKT_IP6_LEN);
+	uint8_t *h = p + PKT_ETH_LEN + PKT_IP6_LEN;
+
+	set_plen(p, 0);
+	h[2] = 0xc2;
+	h[3] = 4;
+	h[4] = (uint8_t)(jumbo >> 24);
+	h[5] = (uint8_t)(jumbo >> 16);
+	h[6] = (uint8_t)(jumbo >> 8);
+	h[7] = (uint8_t)jumbo;
+}
+
+static void edit6_version(uint8_t *p, uint8_t v)
+{
+	p[PKT_ETH_LEN] = (uint8_t)(v << 4 | (p[PKT_ETH_LEN] & 0x0f));
+}
+
+static void edit6_version_4(uint8_t *p, size_t *len)
+{
+	(void)len;
+	edit6_version(p, 4);
+}
+
+static void edit6_version_0(uint8_t *p, size_t *len)
+{
+	(void)len;
+	edit6_version(p, 0);
+}
+
+static void edit6_version_7(uint8_t *p, size_t *len)
+{
+	(void)len;
+	edit6_version(p, 7);
+}
+
+static void edit6_version_15(uint8_t *p, size_t *len)
+{
+	(void)len;
+	edit6_version(p, 15);
+}
+
+static void edit6_next_sctp(uint8_t *p, size_t *len)
+{
+	(void)len;
+	p[PKT_ETH_LEN + 6] = 132;
+}
+
+static void edit6_next_none(uint8_t *p, size_t *len)
+{
+	(void)len;
+	p[PKT_ETH_LEN + 6] = 59; /* No Next Header */
+}
+
+static void edit6_next_esp(uint8_t *p, size_t *len)
+{
+	(void)len;
+	p[PKT_ETH_LEN + 6] = 50;
+}
+
+static void edit6_doff_4(uint8_t *p, size_t *len)
+{
+	(void)len;
+	p[pkt_l4_off(p) + 12] = 4 << 4;
+	pkt_fix_csums(p);
+}
+
+static void edit6_ethertype_ipv4(uint8_t *p, size_t *len)
+{
+	(void)len;
+	pkt_put16(p, 12, 0x0800);
+}
+
+/* The payload length ends inside the TCP header; Ethernet padding after it
+ * keeps the bytes readable, so only the length can tell. */
+static void edit6_plen_cuts_l4(uint8_t *p, size_t *len)
+{
+	(void)len;
+	set_plen(p, 8 + 10); /* hop-by-hop, then half a TCP header */
+}
+
+static void edit6_plen_cuts_ext(uint8_t *p, size_t *len)
+{
+	(void)len;
+	set_plen(p, 4); /* inside the hop-by-hop header */
+}
+
+static void edit6_ext_len_huge(uint8_t *p, size_t *len)
+{
+	(void)len;
+	p[PKT_ETH_LEN + PKT_IP6_LEN + 1] = 255; /* 2048 bytes of hop-by-hop */
+}
+
+static bool check_broken6(int fd)
+{
+	static const struct broken6 b[] = {
+		{ "payload length one beyond the packet", edit6_plen_beyond },
+		{ "payload length 65535", edit6_plen_huge },
+		{ "payload length 0", edit6_plen_zero },
+		{ "payload length 0, jumbo payload option", edit6_plen_zero_jumbo_option },
+		{ "version 4", edit6_version_4 },
+		{ "version 0", edit6_version_0 },
+		{ "version 7", edit6_version_7 },
+		{ "version 15", edit6_version_15 },
+		{ "next header SCTP", edit6_next_sctp },
+		{ "no next header", edit6_next_none },
+		{ "next header ESP", edit6_next_esp },
+		{ "doff=4", edit6_doff_4 },
+		{ "ethertype IPv4 on an IPv6 header", edit6_ethertype_ipv4 },
+		{ "payload length ends inside TCP", edit6_plen_cuts_l4 },
+		{ "payload length ends inside an extension header", edit6_plen_cuts_ext },
+		{ "extension header longer than the packet", edit6_ext_len_huge },
+	};
+	static const uint8_t hop[] = { PKT_EXT_HOP };
+	size_t i;
+
+	TRY(bind_add(HOST6, 80, IPPROTO_TCP, CTR6, 8080, SLOT));
+	for (i = 0; i < sizeof(b) / sizeof(b[0]); i++) {
+		struct pkt_spec s = with_ext(tcp6_pkt(HOST6, 80, 41600), hop, 1);
+		uint8_t in[PKT_MAX];
+		size_t len;
+
+		s.eth_pad = 24;
+		len = pkt_build(in, &s);
+		b[i].edit(in, &len);
+		TRY(expect_untouched(fd, in, len, b[i].what));
+	}
+	CHECK(ct_count() == 0, "%ld CT entries after malformed packets", ct_count());
+	return expect_counters(SLOT, 0, 0, 0, 0);
+}
+
+static bool test_ipv6_xdp_malformed(void)
+{
+	NEEDS_IPV6();
+	return check_broken6(fd_xdp);
+}
+
+static bool test_ipv6_tc_ingress_malformed(void)
+{
+	NEEDS_IPV6();
+	return check_broken6(fd_tc_in);
+}
+
+/* Every prefix of an IPv6 packet shorter than its headers passes untouched;
+ * with fix_plen, the payload length says what is left. */
+static bool check_truncations6(int fd, const struct pkt_spec *s, bool fix_plen)
+{
+	uint8_t full[PKT_MAX], in[PKT_MAX];
+	size_t l4_hdr = s->proto == IPPROTO_TCP ? PKT_TCP_LEN : PKT_UDP_LEN;
+	size_t min_run_len = PKT_ETH_LEN + (fd == fd_xdp ? 0 : PKT_IP6_LEN);
+	size_t len, end;
+	struct run r;
+	char what[128];
+	int err;
+
+	pkt_build(full, s);
+	end = pkt_l4_off(full) + l4_hdr;
+	for (len = 0; len < end; len++) {
+		memcpy(in, full, len);
+		if (fix_plen && len >= PKT_ETH_LEN + PKT_IP6_LEN)
+			set_plen(in, (uint16_t)(len - PKT_ETH_LEN - PKT_IP6_LEN));
+		snprintf(what, sizeof(what),
+			 "ipv6 %s with %u extension headers truncated to %zu bytes%s",
+			 s->proto == IPPROTO_TCP ? "tcp" : "udp", s->n_ext, len,
+			 fix_plen ? " (payload length adjusted)" : "");
+		if (len < min_run_len) {
+			err = run_raw(fd, in, len, 0, &r);
+			if (err == -EINVAL)
+				continue;
+			CHECK(!err, "%s: test run failed: %s", what, strerror(-err));
+			CHECK(r.retval == pass_verdict(fd), "%s: returned %d", what, r.retval);
+			TRY(same_bytes(r.out, r.len, in, len, what));
+			continue;
+		}
+		TRY(expect_untouched(fd, in, len, what));
+	}
+	CHECK(ct_count() == 0, "%ld CT entries after truncated packets", ct_count());
+	return true;
+}
+
+static bool check_all_truncations6(int fd)
+{
+	static const uint8_t chain[] = { PKT_EXT_HOP, PKT_EXT_FRAGMENT, PKT_EXT_AH };
+	struct pkt_spec t = tcp6_pkt(HOST6, 80, 41700), u = udp6_pkt(HOST6, 53, 41700);
+	struct pkt_spec te = with_ext(t, chain, 3), ue = with_ext(u, chain, 3);
+	const struct pkt_spec *specs[] = { &t, &u, &te, &ue };
+	size_t i;
+
+	TRY(bind_add(HOST6, 80, IPPROTO_TCP, CTR6, 8080, SLOT));
+	TRY(bind_add(HOST6, 53, IPPROTO_UDP, CTR6, 5353, SLOT));
+	for (i = 0; i < 4; i++) {
+		TRY(check_truncations6(fd, specs[i], false));
+		TRY(check_truncations6(fd, specs[i], true));
+	}
+	return expect_counters(SLOT, 0, 0, 0, 0);
+}
+
+static bool test_ipv6_xdp_truncated_every_length(void)
+{
+	NEEDS_IPV6();
+	return check_all_truncations6(fd_xdp);
+}
+
+static bool test_ipv6_tc_ingress_truncated_every_length(void)
+{
+	NEEDS_IPV6();
+	return check_all_truncations6(fd_tc_in);
+}
+
+/* ---- tests: connection-tracking expiry ---- */
+
+#define NS 1000000000ULL
+/* Timeouts for these tests, in seconds, all different so that an age
+ * between two of them tells which one a flow got. */
+#define T_TCP 1000
+#define T_CLOSE 100
+#define T_RST 10
+#define T_UDP 500
+
+/* bpf_ktime_get_ns() counts CLOCK_MONOTONIC. */
+static __u64 mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (__u64)t.tv_sec * NS + (__u64)t.tv_nsec;
+}
+
+#define NEEDS_UPTIME()                                                                    \
+	do {                                                                              \
+		if (mono_ns() < (T_TCP + 200) * NS)                                       \
+			SKIP("the monotonic clock is too young to date entries back %us", \
+			     T_TCP + 200);                                                \
+	} while (0)
+
+static bool ct_get(const struct pkt_spec *s, __u8 dir, struct bpfport_ct_val *v)
+{
+	struct bpfport_ct_key k;
+
+	ct_key_spec(&k, s, dir);
+	CHECK(!bpf_map_lookup_elem(fd_ct, &k, v), "no %s CT entry for :%u -> :%u: %s",
+	      dir == BPFPORT_CT_INGRESS ? "ingress" : "reply", s->sport, s->dport, strerror(errno));
+	return true;
+}
+
+static bool ct_absent(const struct pkt_spec *s, __u8 dir, const char *what)
+{
+	struct bpfport_ct_key k;
+	struct bpfport_ct_val v;
+
+	ct_key_spec(&k, s, dir);
+	CHECK(bpf_map_lookup_elem(fd_ct, &k, &v) && errno == ENOENT,
+	      "%s: the %s CT entry is still there", what,
+	      dir == BPFPORT_CT_INGRESS ? "ingress" : "reply");
+	return true;
+}
+
+/* Rewrite an entry's last_seen_ns (bpf_ktime_get_ns() time). */
+static bool ct_set_last_seen(const struct pkt_spec *s, __u8 dir, __u64 last_seen)
+{
+	struct bpfport_ct_key k;
+	struct bpfport_ct_val v;
+
+	TRY(ct_get(s, dir, &v));
+	ct_key_spec(&k, s, dir);
+	v.last_seen_ns = last_seen;
+	CHECK(!bpf_map_update_elem(fd_ct, &k, &v, BPF_EXIST), "rewriting CT entry: %s",
+	      strerror(errno));
+	return true;
+}
+
+/* Pretend the entry was last seen age_s seconds ago. */
+static bool ct_age(const struct pkt_spec *s, __u8 dir, __u64 age_s)
+{
+	return ct_set_last_seen(s, dir, mono_ns() - age_s * NS);
+}
+
+/*
+ * The flow of an ingress entry idle age_s seconds in both directions: its
+ * reply entry is found as the datapath finds it (conntrack.h ct_partner_key),
+ * since one direction alone never expires a flow.
+ */
+static bool ingress_flow_age(const struct pkt_spec *s, __u64 age_s)
+{
+	struct bpfport_ct_key k, pk;
+	struct bpfport_ct_val v, pv;
+	bool peer;
+
+	TRY(ct_age(s, BPFPORT_CT_INGRESS, age_s));
+	TRY(ct_get(s, BPFPORT_CT_INGRESS, &v));
+	ct_key_spec(&k, s, BPFPORT_CT_INGRESS);
+	peer = v.peer_addr.a[0] | v.peer_addr.a[1] | v.peer_addr.a[2] | v.peer_addr.a[3];
+	memset(&pk, 0, sizeof(pk));
+	pk.family = k.family;
+	pk.proto = k.proto;
+	pk.dir = BPFPORT_CT_REPLY;
+	pk.saddr = v.addr;
+	pk.sport = v.port;
+	pk.daddr = peer ? v.peer_addr : k.saddr;
+	pk.dport = v.nat_port ? v.nat_port : k.sport;
+	CHECK(!bpf_map_lookup_elem(fd_ct, &pk, &pv), "no reply entry for the flow: %s",
+	      strerror(errno));
+	pv.last_seen_ns = v.last_seen_ns;
+	CHECK(!bpf_map_update_elem(fd_ct, &pk, &pv, BPF_EXIST), "rewriting reply entry: %s",
+	      strerror(errno));
+	return true;
+}
+
+/* Both entries of a flow, the same age: the whole flow idle that long. */
+static bool flow_age(const struct pkt_spec *s, const struct pkt_spec *reply, __u64 age_s)
+{
+	TRY(ct_age(s, BPFPORT_CT_INGRESS, age_s));
+	return ct_age(reply, BPFPORT_CT_REPLY, age_s);
+}
+
+static bool test_ct_expired_ingress_recreated_from_binding(void)
+{
+	struct pkt_spec s = tcp_pkt(HOST, 80, 52000);
+	struct pkt_spec reply = reply_to(&s, CTR, 8080);
+	struct bpfport_ct_val v0, v;
+	uint8_t in[PKT_MAX];
+	size_t len = pkt_build(in, &s);
+	__u64 before;
+
+	NEEDS_UPTIME();
+	TRY(config_set(T_TCP, T_CLOSE, T_RST, T_UDP));
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, SLOT));
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "first packet"));
+	TRY(ct_get(&s, BPFPORT_CT_INGRESS, &v0));
+
+	/* Idle, but not for long enough: the same entry, refreshed. */
+	TRY(flow_age(&s, &reply, T_TCP - 100));
+	before = mono_ns();
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "idle T_TCP - 100 s"));
+	TRY(ct_get(&s, BPFPORT_CT_INGRESS, &v));
+	CHECK(v.created_ns == v0.created_ns, "a live entry was re-created");
+	CHECK(v.last_seen_ns >= before, "a hit did not refresh last_seen_ns (%llu < %llu)",
+	      (unsigned long long)v.last_seen_ns, (unsigned long long)before);
+
+	/* Idle too long: deleted, and the flow starts over from the binding. */
+	TRY(flow_age(&s, &reply, T_TCP + 100));
+	before = mono_ns();
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "idle T_TCP + 100 s, binding still there"));
+	TRY(ct_get(&s, BPFPORT_CT_INGRESS, &v));
+	CHECK(v.created_ns >= before, "the expired ingress entry was used, not re-created");
+	TRY(expect_ct(&reply, BPFPORT_CT_REPLY, HOST, 80, SLOT));
+	TRY(ct_get(&reply, BPFPORT_CT_REPLY, &v));
+	CHECK(v.created_ns >= before, "the reply entry was not re-created with the flow");
+	CHECK(ct_count() == 2, "%ld CT entries, want 2", ct_count());
+
+	/* Once more, the binding gone: nothing to start over from. */
+	TRY(bind_del(HOST, 80, IPPROTO_TCP));
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "fresh flow, binding deleted"));
+	TRY(ingress_flow_age(&s, T_TCP + 100));
+	TRY(expect_spec_untouched(fd_xdp, &s, "idle T_TCP + 100 s, binding deleted"));
+	TRY(ct_absent(&s, BPFPORT_CT_INGRESS, "expired, binding deleted"));
+	return expect_counters(SLOT, 4, 4 * len, 0, 0);
+}
+
+static bool test_ct_expired_ingress_tc(void)
+{
+	struct pkt_spec s = udp_pkt(HOST, 53, 52100);
+
+	NEEDS_UPTIME();
+	TRY(config_set(T_TCP, T_CLOSE, T_RST, T_UDP));
+	TRY(bind_add(HOST, 53, IPPROTO_UDP, CTR, 5353, SLOT));
+	TRY(expect_dnat(fd_tc_in, &s, CTR, 5353, "first packet"));
+	TRY(bind_del(HOST, 53, IPPROTO_UDP));
+	TRY(ingress_flow_age(&s, T_UDP - 100));
+	TRY(expect_dnat(fd_tc_in, &s, CTR, 5353, "idle T_UDP - 100 s"));
+	TRY(ingress_flow_age(&s, T_UDP + 100));
+	TRY(expect_spec_untouched(fd_tc_in, &s, "idle T_UDP + 100 s, binding deleted"));
+	return ct_absent(&s, BPFPORT_CT_INGRESS, "expired");
+}
+
+static bool test_ct_expired_reply_not_used(void)
+{
+	struct pkt_spec s = tcp_pkt(HOST, 80, 52200);
+	struct pkt_spec reply = reply_to(&s, CTR, 8080);
+	uint8_t in[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(in, &s), reply_len = pkt_build(out, &reply);
+
+	NEEDS_UPTIME();
+	TRY(config_set(T_TCP, T_CLOSE, T_RST, T_UDP));
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, SLOT));
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "request"));
+	TRY(flow_age(&s, &reply, T_TCP - 100));
+	TRY(expect_snat(fd_tc_out, &reply, HOST, 80, "reply, idle T_TCP - 100 s"));
+	TRY(flow_age(&s, &reply, T_TCP + 100));
+	TRY(expect_spec_untouched(fd_tc_out, &reply, "reply, idle T_TCP + 100 s"));
+	TRY(ct_absent(&reply, BPFPORT_CT_REPLY, "expired reply"));
+	CHECK(ct_count() == 1, "%ld CT entries, want the ingress one only", ct_count());
+	return expect_counters(SLOT, 1, len, 1, reply_len);
+}
+
+/* The FIN or RST noted on an entry picks its timeout; RST wins over FIN.
+ * The binding is deleted first, so that expiry shows as "not translated". */
+static bool check_flags_timeout(uint8_t flags, __u64 alive_s, __u64 dead_s, uint16_t sport,
+				const char *what)
+{
+	struct pkt_spec s = tcp_pkt(HOST, 80, sport);
+	struct pkt_spec reply = reply_to(&s, CTR, 8080);
+	char label[160];
+
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, SLOT));
+	s.tcp_flags = 0x02;
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "SYN"));
+	TRY(bind_del(HOST, 80, IPPROTO_TCP));
+	/* Flags on each direction's own entry, through real packets. */
+	s.tcp_flags = reply.tcp_flags = flags;
+	snprintf(label, sizeof(label), "%s from the client", what);
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, label));
+	snprintf(label, sizeof(label), "%s from the container", what);
+	TRY(expect_snat(fd_tc_out, &reply, HOST, 80, label));
+	s.tcp_flags = reply.tcp_flags = 0x10;
+
+	TRY(flow_age(&s, &reply, alive_s));
+	snprintf(label, sizeof(label), "after %s, idle %llu s", what, (unsigned long long)alive_s);
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, label));
+	TRY(expect_snat(fd_tc_out, &reply, HOST, 80, label));
+	TRY(flow_age(&s, &reply, dead_s));
+	snprintf(label, sizeof(label), "after %s, idle %llu s", what, (unsigned long long)dead_s);
+	TRY(expect_spec_untouched(fd_xdp, &s, label));
+	TRY(expect_spec_untouched(fd_tc_out, &reply, label));
+	CHECK(ct_count() == 0, "%s: %ld CT entries left", label, ct_count());
+	return true;
+}
+
+static bool test_ct_fin_rst_select_timeouts(void)
+{
+	NEEDS_UPTIME();
+	TRY(config_set(T_TCP, T_CLOSE, T_RST, T_UDP));
+	/* No flags: T_TCP; alive well past T_CLOSE and T_UDP. */
+	TRY(check_flags_timeout(0x10, T_TCP - 100, T_TCP + 100, 52300, "ACK"));
+	TRY(check_flags_timeout(0x11, T_CLOSE - 50, T_CLOSE + 50, 52301, "FIN"));
+	TRY(check_flags_timeout(0x14, T_RST - 5, T_RST + 5, 52302, "RST"));
+	return check_flags_timeout(0x15, T_RST - 5, T_RST + 5, 52303, "FIN and RST together");
+}
+
+/* FIN then RST in separate packets: the entry holds both, RST's timeout. */
+static bool test_ct_fin_then_rst_uses_rst_timeout(void)
+{
+	struct pkt_spec s = tcp_pkt(HOST, 80, 52400);
+	__u8 flags;
+
+	NEEDS_UPTIME();
+	TRY(config_set(T_TCP, T_CLOSE, T_RST, T_UDP));
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, SLOT));
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "first packet"));
+	TRY(bind_del(HOST, 80, IPPROTO_TCP));
+	s.tcp_flags = 0x11;
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "FIN"));
+	s.tcp_flags = 0x04;
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "RST"));
+	TRY(ct_flags(&s, BPFPORT_CT_INGRESS, &flags));
+	CHECK(flags == (BPFPORT_CT_SEEN_FIN | BPFPORT_CT_SEEN_RST), "ingress CT flags 0x%x", flags);
+	s.tcp_flags = 0x10;
+	TRY(ingress_flow_age(&s, T_RST + 5));
+	return expect_spec_untouched(fd_xdp, &s, "idle T_RST + 5 s after FIN and RST");
+}
+
+static bool test_ct_udp_uses_udp_timeout(void)
+{
+	struct pkt_spec s = udp_pkt(HOST, 53, 52500);
+	struct pkt_spec reply = reply_to(&s, CTR, 5353);
+
+	NEEDS_UPTIME();
+	TRY(config_set(T_TCP, T_CLOSE, T_RST, T_UDP));
+	TRY(bind_add(HOST, 53, IPPROTO_UDP, CTR, 5353, SLOT));
+	TRY(expect_dnat(fd_xdp, &s, CTR, 5353, "first packet"));
+	TRY(bind_del(HOST, 53, IPPROTO_UDP));
+	TRY(flow_age(&s, &reply, T_UDP - 100)); /* past T_CLOSE and T_RST */
+	TRY(expect_dnat(fd_xdp, &s, CTR, 5353, "idle T_UDP - 100 s"));
+	TRY(expect_snat(fd_tc_out, &reply, HOST, 53, "reply, idle T_UDP - 100 s"));
+	TRY(flow_age(&s, &reply, T_UDP + 100)); /* short of T_TCP */
+	TRY(expect_spec_untouched(fd_xdp, &s, "idle T_UDP + 100 s"));
+	TRY(expect_spec_untouched(fd_tc_out, &reply, "reply, idle T_UDP + 100 s"));
+	CHECK(ct_count() == 0, "%ld CT entries left", ct_count());
+	return true;
+}
+
+static bool test_ct_ipv6_expiry(void)
+{
+	struct pkt_spec s = tcp6_pkt(HOST6, 80, 52600);
+	struct pkt_spec reply = reply_to(&s, CTR6, 8080);
+
+	NEEDS_IPV6();
+	NEEDS_UPTIME();
+	TRY(config_set(T_TCP, T_CLOSE, T_RST, T_UDP));
+	TRY(bind_add(HOST6, 80, IPPROTO_TCP, CTR6, 8080, SLOT));
+	TRY(expect_dnat(fd_xdp, &s, CTR6, 8080, "first packet"));
+	TRY(bind_del(HOST6, 80, IPPROTO_TCP));
+	TRY(flow_age(&s, &reply, T_TCP - 100));
+	TRY(expect_dnat(fd_xdp, &s, CTR6, 8080, "idle T_TCP - 100 s"));
+	TRY(expect_snat(fd_tc_out, &reply, HOST6, 80, "reply, idle T_TCP - 100 s"));
+	TRY(flow_age(&s, &reply, T_TCP + 100));
+	TRY(expect_spec_untouched(fd_xdp, &s, "idle T_TCP + 100 s"));
+	TRY(expect_spec_untouched(fd_tc_out, &reply, "reply, idle T_TCP + 100 s"));
+	CHECK(ct_count() == 0, "%ld CT entries left", ct_count());
+	return true;
+}
+
+/* A timeout of 0 (a config from before timeouts) never expires; the others
+ * still apply to the flows they select. */
+static bool test_ct_timeout_zero_never_expires(void)
+{
+	struct pkt_spec t = tcp_pkt(HOST, 80, 52700), u = udp_pkt(HOST, 53, 52700);
+	struct pkt_spec f = tcp_pkt(HOST, 80, 52701);
+	struct pkt_spec rt = reply_to(&t, CTR, 8080), ru = reply_to(&u, CTR, 5353);
+
+	NEEDS_UPTIME();
+	TRY(config_set(0, T_CLOSE, T_RST, 0));
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, SLOT));
+	TRY(bind_add(HOST, 53, IPPROTO_UDP, CTR, 5353, SLOT));
+	TRY(expect_dnat(fd_xdp, &t, CTR, 8080, "tcp"));
+	TRY(expect_dnat(fd_xdp, &u, CTR, 5353, "udp"));
+	TRY(expect_dnat(fd_xdp, &f, CTR, 8080, "tcp, to be closed"));
+	f.tcp_flags = 0x11;
+	TRY(expect_dnat(fd_xdp, &f, CTR, 8080, "FIN"));
+	f.tcp_flags = 0x10;
+	TRY(bind_del(HOST, 80, IPPROTO_TCP));
+	TRY(bind_del(HOST, 53, IPPROTO_UDP));
+	/* Last seen when the clock started. */
+	TRY(ct_set_last_seen(&t, BPFPORT_CT_INGRESS, 1));
+	TRY(ct_set_last_seen(&rt, BPFPORT_CT_REPLY, 1));
+	TRY(ct_set_last_seen(&u, BPFPORT_CT_INGRESS, 1));
+	TRY(ct_set_last_seen(&ru, BPFPORT_CT_REPLY, 1));
+	TRY(ingress_flow_age(&f, T_CLOSE + 50));
+	TRY(expect_dnat(fd_xdp, &t, CTR, 8080, "tcp, timeout 0, ancient"));
+	TRY(expect_snat(fd_tc_out, &rt, HOST, 80, "tcp reply, timeout 0, ancient"));
+	TRY(expect_dnat(fd_xdp, &u, CTR, 5353, "udp, timeout 0, ancient"));
+	TRY(expect_snat(fd_tc_out, &ru, HOST, 53, "udp reply, timeout 0, ancient"));
+	TRY(expect_spec_untouched(fd_xdp, &f, "after FIN, idle T_CLOSE + 50 s (tcp timeout 0)"));
+
+	/* All zero, as in a config map nobody wrote. */
+	TRY(config_set(0, 0, 0, 0));
+	TRY(expect_dnat(fd_tc_in, &t, CTR, 8080, "tcp via tc_ingress, all timeouts 0"));
+	return true;
+}
+
+/*
+ * A reply entry left by an expired flow is not a clash: a new flow from the
+ * same client port to another published port of the same container takes it
+ * over without a remap (ct_insert_reply's ct_expired()).
+ */
+static bool test_ct_expired_reply_entry_taken_over(void)
+{
+	struct pkt_spec a = flow_pkt(IPPROTO_TCP, HOST, 80, 52800);
+	struct pkt_spec b = flow_pkt(IPPROTO_TCP, HOST, 81, 52800);
+	struct pkt_spec ra = reply_to(&a, CTR, 8080);
+	uint16_t n;
+
+	NEEDS_UPTIME();
+	TRY(config_set(T_TCP, T_CLOSE, T_RST, T_UDP));
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, 1));
+	TRY(bind_add(HOST, 81, IPPROTO_TCP, CTR, 8080, 2));
+	TRY(expect_dnat(fd_xdp, &a, CTR, 8080, "to :80"));
+	/* Live (idle T_TCP - 100 s): still a clash, remapped. */
+	TRY(flow_age(&a, &ra, T_TCP - 100));
+	TRY(expect_remapped(fd_xdp, &b, false, CTR, 8080, &n, "to :81, first flow idle but live"));
+	TRY(ct_del(&b, BPFPORT_CT_INGRESS));
+	map_clear(fd_ct, &(struct bpfport_ct_key){});
+	TRY(expect_dnat(fd_xdp, &a, CTR, 8080, "to :80 again"));
+	TRY(flow_age(&a, &ra, T_TCP + 100));
+	TRY(expect_dnat(fd_xdp, &b, CTR, 8080, "to :81, first flow expired: client port kept"));
+	TRY(expect_ct_nat(&b, BPFPORT_CT_INGRESS, CTR, 8080, 2, 0));
+	TRY(expect_ct_nat(&ra, BPFPORT_CT_REPLY, HOST, 81, 2, 0));
+	return expect_snat(fd_tc_out, &ra, HOST, 81, "reply: the new flow's");
+}
+
+/*
+ * One flow, one lifetime: kernel conntrack refreshes a connection's timeout
+ * on packets in either direction. Here the client keeps sending (one-way UDP,
+ * say a stream of datagrams the container answers only now and then): the
+ * ingress entry stays fresh, and the flow is not idle, so the container's
+ * answer must still go out from the published address.
+ */
+static bool test_ct_one_way_traffic_keeps_reply_alive(void)
+{
+	struct pkt_spec s = udp_pkt(HOST, 53, 52900);
+	struct pkt_spec reply = reply_to(&s, CTR, 5353);
+
+	NEEDS_UPTIME();
+	TRY(config_set(T_TCP, T_CLOSE, T_RST, T_UDP));
+	TRY(bind_add(HOST, 53, IPPROTO_UDP, CTR, 5353, SLOT));
+	TRY(expect_dnat(fd_xdp, &s, CTR, 5353, "first datagram"));
+	/* T_UDP - 100 s later, the client sends again; then 200 s more pass,
+	 * the client sending all along, before the container answers. */
+	TRY(flow_age(&s, &reply, T_UDP - 100));
+	TRY(expect_dnat(fd_xdp, &s, CTR, 5353, "datagram after T_UDP - 100 s"));
+	TRY(ct_age(&s, BPFPORT_CT_INGRESS, 0));
+	TRY(ct_age(&reply, BPFPORT_CT_REPLY, T_UDP + 100));
+	TRY(expect_dnat(fd_xdp, &s, CTR, 5353, "datagram, the client still sending"));
+	return expect_snat(fd_tc_out, &reply, HOST, 53,
+			   "the container's answer; the client sent a moment ago");
+}
+
+/*
+ * A CPU that read the clock and then found last_seen_ns just written by
+ * another CPU (a moment later than its own "now") must not take the
+ * unsigned difference for an age: that entry is as fresh as they come.
+ */
+static bool test_ct_entry_touched_after_clock_read_not_expired(void)
+{
+	struct pkt_spec s = tcp_pkt(HOST, 80, 53000);
+	struct pkt_spec reply = reply_to(&s, CTR, 8080);
+
+	TRY(config_set(T_TCP, T_CLOSE, T_RST, T_UDP));
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, SLOT));
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "first packet"));
+	TRY(bind_del(HOST, 80, IPPROTO_TCP));
+	TRY(ct_set_last_seen(&s, BPFPORT_CT_INGRESS, mono_ns() + NS / 5));
+	TRY(ct_set_last_seen(&reply, BPFPORT_CT_REPLY, mono_ns() + NS / 5));
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "last_seen_ns a moment after the clock read"));
+	return expect_snat(fd_tc_out, &reply, HOST, 80, "reply, the same");
+}
+
+/* ---- tests: source allow-lists ---- */
+
+#define OUTSIDE "100.65.7.7"
+#define OUTSIDE6 "2001:db8:d::7"
+
+static int drop_verdict(int fd)
+{
+	return fd == fd_xdp ? XDP_DROP : 2 /* TC_ACT_SHOT */;
+}
+
+static bool expect_dropped_spec(int fd, const struct pkt_spec *s, const char *what)
+{
+	uint8_t in[PKT_MAX];
+	size_t len = pkt_build(in, s);
+
+	return expect_verdict_untouched(fd, in, len, drop_verdict(fd), what);
+}
+
+static bool check_allow_basic(int fd)
+{
+	struct pkt_spec t = tcp_pkt(HOST, 80, 53100), u = udp_pkt(HOST, 53, 53100);
+	struct pkt_spec to = with_src(&t, OUTSIDE, 53101), uo = with_src(&u, OUTSIDE, 53101);
+	struct pkt_spec rt = reply_to(&t, CTR, 8080);
+	uint8_t buf[PKT_MAX];
+	size_t lt = pkt_build(buf, &t), lu = pkt_build(buf, &u), lrt = pkt_build(buf, &rt);
+
+	TRY(bind_add_flags(HOST, 80, IPPROTO_TCP, CTR, 8080, SLOT, BPFPORT_BIND_ALLOWLIST));
+	TRY(bind_add_flags(HOST, 53, IPPROTO_UDP, CTR, 5353, SLOT, BPFPORT_BIND_ALLOWLIST));
+	TRY(allow_add(SLOT, "100.64.0.0/16"));
+	TRY(expect_dnat(fd, &t, CTR, 8080, "tcp from " CLIENT ", inside 100.64.0.0/16"));
+	TRY(expect_dnat(fd, &u, CTR, 5353, "udp from " CLIENT ", inside 100.64.0.0/16"));
+	TRY(expect_snat(fd_tc_out, &rt, HOST, 80, "reply"));
+	CHECK(ct_count() == 4, "%ld CT entries, want 4", ct_count());
+	TRY(expect_dropped(SLOT, 0));
+	TRY(expect_dropped_spec(fd, &to, "tcp from " OUTSIDE ", outside"));
+	TRY(expect_dropped_spec(fd, &uo, "udp from " OUTSIDE ", outside"));
+	TRY(expect_dropped_spec(fd, &to, "tcp from " OUTSIDE " again"));
+	CHECK(ct_count() == 4, "%ld CT entries after drops, want 4", ct_count());
+	TRY(expect_dropped(SLOT, 3));
+	TRY(expect_counters(SLOT, 2, lt + lu, 1, lrt));
+	/* A wildcard binding checks the same way. */
+	maps_reset();
+	TRY(bind_add_flags("0.0.0.0", 80, IPPROTO_TCP, CTR, 8080, SLOT, BPFPORT_BIND_ALLOWLIST));
+	TRY(allow_add(SLOT, CLIENT));
+	if (fd == fd_xdp) {
+		TRY(expect_dnat(fd, &t, CTR, 8080, "wildcard binding, listed /32"));
+		TRY(expect_dropped_spec(fd, &to, "wildcard binding, unlisted"));
+		TRY(expect_dropped(SLOT, 1));
+	}
+	return true;
+}
+
+static bool test_allow_xdp_admits_listed_drops_others(void)
+{
+	return check_allow_basic(fd_xdp);
+}
+
+static bool test_allow_tc_ingress_admits_listed_drops_others(void)
+{
+	return check_allow_basic(fd_tc_in);
+}
+
+/* An empty list under the flag admits nobody. */
+static bool test_allow_empty_list_drops_all(void)
+{
+	struct pkt_spec t = tcp_pkt(HOST, 80, 53200);
+
+	TRY(bind_add_flags(HOST, 80, IPPROTO_TCP, CTR, 8080, SLOT, BPFPORT_BIND_ALLOWLIST));
+	TRY(expect_dropped_spec(fd_xdp, &t, "flag set, nothing listed"));
+	TRY(expect_dropped_spec(fd_tc_in, &t, "same through tc_ingress"));
+	CHECK(ct_count() == 0, "%ld CT entries", ct_count());
+	return expect_dropped(SLOT, 2);
+}
+
+/* Without the flag, a slot's list (if any) is not consulted. */
+static bool test_allow_without_flag_admits_all(void)
+{
+	struct pkt_spec to = tcp_pkt(HOST, 80, 53300);
+
+	spec_addr(&to, false, OUTSIDE);
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, SLOT));
+	TRY(allow_add(SLOT, CLIENT));
+	TRY(expect_dnat(fd_xdp, &to, CTR, 8080, "unlisted source, binding without the flag"));
+	return expect_dropped(SLOT, 0);
+}
+
+/* Only the first packet of a flow is checked. */
+static bool test_allow_established_flow_not_rechecked(void)
+{
+	struct pkt_spec t = tcp_pkt(HOST, 80, 53400), t2 = tcp_pkt(HOST, 80, 53401);
+	struct pkt_spec rt = reply_to(&t, CTR, 8080);
+
+	TRY(bind_add_flags(HOST, 80, IPPROTO_TCP, CTR, 8080, SLOT, BPFPORT_BIND_ALLOWLIST));
+	TRY(allow_add(SLOT, "100.64.0.0/10"));
+	TRY(expect_dnat(fd_xdp, &t, CTR, 8080, "listed"));
+	TRY(allow_del(SLOT, "100.64.0.0/10"));
+	TRY(expect_dnat(fd_xdp, &t, CTR, 8080, "same flow, prefix removed"));
+	TRY(expect_dnat(fd_tc_in, &t, CTR, 8080, "same flow via tc_ingress"));
+	TRY(expect_snat(fd_tc_out, &rt, HOST, 80, "reply"));
+	TRY(expect_dropped_spec(fd_xdp, &t2, "a new flow from the same source"));
+	return expect_dropped(SLOT, 1);
+}
+
+/* Each binding has its own list: a prefix listed for another slot, even a
+ * longer or a catch-all one, admits nothing here. */
+static bool test_allow_longest_prefix_per_slot(void)
+{
+	struct pkt_spec a = tcp_pkt(HOST, 80, 53500), b = tcp_pkt(HOST, 81, 53500);
+	struct pkt_spec ao = with_src(&a, "100.64.8.1", 53501);
+	struct pkt_spec bo = with_src(&b, "100.64.8.1", 53501);
+	struct pkt_spec c = tcp_pkt(HOST, 82, 53502), co = with_src(&c, "203.0.113.200", 53502);
+
+	TRY(bind_add_flags(HOST, 80, IPPROTO_TCP, CTR, 8080, 3, BPFPORT_BIND_ALLOWLIST));
+	TRY(bind_add_flags(HOST, 81, IPPROTO_TCP, CTR, 8081, 4, BPFPORT_BIND_ALLOWLIST));
+	TRY(bind_add_flags(HOST, 82, IPPROTO_TCP, CTR, 8082, 5, BPFPORT_BIND_ALLOWLIST));
+	TRY(allow_add(3, "10.0.0.0/8"));
+	TRY(allow_add(4, "100.64.0.0/10"));
+	TRY(allow_add(5, "0.0.0.0/0"));
+	TRY(allow_add(2, "100.64.7.7/32"));
+	TRY(allow_add(6, "100.64.0.0/16"));
+	TRY(expect_dnat(fd_xdp, &b, CTR, 8081, CLIENT " to slot 4 (100.64.0.0/10)"));
+	TRY(expect_dnat(fd_xdp, &c, CTR, 8082, CLIENT " to slot 5 (0.0.0.0/0)"));
+	TRY(expect_dnat(fd_xdp, &co, CTR, 8082, "203.0.113.200 to slot 5 (0.0.0.0/0)"));
+	TRY(expect_dropped_spec(fd_xdp, &a,
+				CLIENT " to slot 3: listed for slots 2, 4, 5 and 6, not 3"));
+	TRY(expect_dropped(3, 1));
+	/* A longer prefix for slot 3 admits its own range only. */
+	TRY(allow_add(3, "100.64.7.0/24"));
+	TRY(expect_dnat(fd_xdp, &a, CTR, 8080, CLIENT " to slot 3 (100.64.7.0/24)"));
+	TRY(expect_dropped_spec(fd_xdp, &ao, "100.64.8.1 to slot 3, outside /24"));
+	TRY(expect_dnat(fd_xdp, &bo, CTR, 8081, "100.64.8.1 to slot 4 (/10)"));
+	TRY(expect_dropped(3, 2));
+	TRY(expect_dropped(4, 0));
+	return expect_dropped(5, 0);
+}
+
+static bool test_allow_ipv6_prefixes(void)
+{
+	struct pkt_spec t = tcp6_pkt(HOST6, 80, 53600), u = udp6_pkt(HOST6, 53, 53600);
+	struct pkt_spec to = with_src(&t, OUTSIDE6, 53601), uo = with_src(&u, OUTSIDE6, 53601);
+	struct pkt_spec tin = with_src(&t, "2001:db8:c:ffff::1", 53602);
+
+	NEEDS_IPV6();
+	TRY(bind_add_flags(HOST6, 80, IPPROTO_TCP, CTR6, 8080, SLOT, BPFPORT_BIND_ALLOWLIST));
+	TRY(bind_add_flags("::", 53, IPPROTO_UDP, CTR6, 5353, SLOT + 1, BPFPORT_BIND_ALLOWLIST));
+	TRY(allow_add(SLOT, "2001:db8:c::/48"));
+	TRY(allow_add(SLOT + 1, "2001:db8:c::7/128"));
+	TRY(allow_add(SLOT + 2, "::/0"));
+	TRY(expect_dnat(fd_xdp, &t, CTR6, 8080, "tcp from " CLIENT6 ", in /48"));
+	TRY(expect_dnat(fd_xdp, &tin, CTR6, 8080, "tcp from 2001:db8:c:ffff::1, in /48"));
+	TRY(expect_dnat(fd_xdp, &u, CTR6, 5353, "udp from " CLIENT6 ", the listed /128"));
+	TRY(expect_dropped_spec(fd_xdp, &to, "tcp from " OUTSIDE6));
+	TRY(expect_dropped_spec(fd_tc_in, &to, "tcp from " OUTSIDE6 " via tc_ingress"));
+	TRY(expect_dropped_spec(fd_xdp, &uo, "udp from " OUTSIDE6));
+	TRY(expect_dropped(SLOT, 2));
+	TRY(expect_dropped(SLOT + 1, 1));
+	TRY(allow_add(SLOT, OUTSIDE6));
+	TRY(expect_dnat(fd_xdp, &to, CTR6, 8080, "tcp from " OUTSIDE6 ", now a listed /128"));
+	/* A listed /128 is that one address. */
+	uo = with_src(&u, "2001:db8:c::8", 53604);
+	TRY(expect_dropped_spec(fd_xdp, &uo, "udp from 2001:db8:c::8, next to the listed /128"));
+	return expect_dropped(SLOT + 1, 2);
+}
+
 /* ---- main ---- */
 
 struct test {
@@ -1755,7 +3274,8 @@ static const struct test tests[] = {
 	{ "xdp_first_fragment_translates", test_xdp_first_fragment_translates },
 	{ "xdp_ethernet_padding_preserved", test_xdp_ethernet_padding },
 	{ "xdp_wildcard_matches_local_addresses", test_xdp_wildcard_matches_local },
-	{ "xdp_wildcard_ignores_routed_nonlocal_address", test_xdp_wildcard_ignores_routed_nonlocal },
+	{ "xdp_wildcard_ignores_routed_nonlocal_address",
+	  test_xdp_wildcard_ignores_routed_nonlocal },
 	{ "xdp_wildcard_ignores_multicast_and_broadcast",
 	  test_xdp_wildcard_ignores_multicast_broadcast },
 	{ "xdp_specific_binding_beats_wildcard", test_xdp_specific_binding_beats_wildcard },
@@ -1805,6 +3325,61 @@ static const struct test tests[] = {
 	{ "xdp_remap_client_port_taken_by_earlier_remap",
 	  test_xdp_remap_client_port_taken_by_remap },
 	{ "remap_exhausted_flow_untranslated", test_remap_exhausted_untranslated },
+	{ "ipv6_xdp_specific_binding_translates", test_ipv6_xdp_specific_binding },
+	{ "ipv6_tc_ingress_specific_binding_translates", test_ipv6_tc_ingress_specific_binding },
+	{ "ipv6_xdp_wildcard_matches_local_addresses", test_ipv6_xdp_wildcard_matches_local },
+	{ "ipv6_tc_ingress_wildcard_matches_local_address",
+	  test_ipv6_tc_ingress_wildcard_matches_local },
+	{ "ipv6_wildcard_ignores_routed_nonlocal_address",
+	  test_ipv6_wildcard_ignores_routed_nonlocal },
+	{ "ipv6_wildcard_ignores_multicast", test_ipv6_wildcard_ignores_multicast },
+	{ "ipv6_specific_binding_beats_wildcard", test_ipv6_specific_binding_beats_wildcard },
+	{ "ipv6_and_ipv4_bindings_do_not_cross", test_ipv6_families_do_not_cross },
+	{ "ipv6_loopback_never_translated", test_ipv6_loopback_never_translated },
+	{ "ipv6_tc_ingress_matches_xdp", test_ipv6_tc_ingress_matches_xdp },
+	{ "ipv6_xdp_udp_checksum_computing_to_zero_sent_as_ffff",
+	  test_ipv6_xdp_udp_csum_zero_becomes_ffff },
+	{ "ipv6_tc_ingress_udp_checksum_computing_to_zero_sent_as_ffff",
+	  test_ipv6_tc_ingress_udp_csum_zero_becomes_ffff },
+	{ "ipv6_xdp_partial_checksum_gets_new_seed", test_ipv6_xdp_partial_checksum },
+	{ "ipv6_xdp_partial_checksum_port_change_leaves_seed",
+	  test_ipv6_xdp_partial_port_change_leaves_seed },
+	{ "ipv6_extension_headers_each_kind_translated", test_ipv6_extension_headers_each_kind },
+	{ "ipv6_extension_header_chains_translated", test_ipv6_extension_header_chains },
+	{ "ipv6_extension_chain_over_max_untouched", test_ipv6_extension_chain_too_long_untouched },
+	{ "ipv6_fragments_first_translated_later_untouched", test_ipv6_fragments },
+	{ "ipv6_xdp_later_fragments_follow_first", test_ipv6_xdp_later_fragments_follow },
+	{ "ipv6_tc_ingress_later_fragments_follow_first",
+	  test_ipv6_tc_ingress_later_fragments_follow },
+	{ "ipv6_later_fragments_follow_first_with_dest_opts",
+	  test_ipv6_later_fragments_follow_with_dest_opts },
+	{ "ipv6_xdp_malformed_untouched", test_ipv6_xdp_malformed },
+	{ "ipv6_tc_ingress_malformed_untouched", test_ipv6_tc_ingress_malformed },
+	{ "ipv6_xdp_truncated_every_length_untouched", test_ipv6_xdp_truncated_every_length },
+	{ "ipv6_tc_ingress_truncated_every_length_untouched",
+	  test_ipv6_tc_ingress_truncated_every_length },
+	{ "ct_expired_ingress_recreated_from_binding",
+	  test_ct_expired_ingress_recreated_from_binding },
+	{ "ct_expired_ingress_tc_ingress", test_ct_expired_ingress_tc },
+	{ "ct_expired_reply_not_used", test_ct_expired_reply_not_used },
+	{ "ct_fin_rst_select_close_and_rst_timeouts", test_ct_fin_rst_select_timeouts },
+	{ "ct_fin_then_rst_uses_rst_timeout", test_ct_fin_then_rst_uses_rst_timeout },
+	{ "ct_udp_uses_udp_timeout", test_ct_udp_uses_udp_timeout },
+	{ "ct_ipv6_expiry", test_ct_ipv6_expiry },
+	{ "ct_timeout_zero_never_expires", test_ct_timeout_zero_never_expires },
+	{ "ct_expired_reply_entry_taken_over_without_remap",
+	  test_ct_expired_reply_entry_taken_over },
+	{ "ct_one_way_traffic_keeps_reply_entry_alive", test_ct_one_way_traffic_keeps_reply_alive },
+	{ "ct_entry_touched_after_clock_read_not_expired",
+	  test_ct_entry_touched_after_clock_read_not_expired },
+	{ "allow_xdp_admits_listed_drops_others", test_allow_xdp_admits_listed_drops_others },
+	{ "allow_tc_ingress_admits_listed_drops_others",
+	  test_allow_tc_ingress_admits_listed_drops_others },
+	{ "allow_empty_list_drops_all", test_allow_empty_list_drops_all },
+	{ "allow_without_flag_admits_all", test_allow_without_flag_admits_all },
+	{ "allow_established_flow_not_rechecked", test_allow_established_flow_not_rechecked },
+	{ "allow_longest_prefix_per_slot", test_allow_longest_prefix_per_slot },
+	{ "allow_ipv6_prefixes", test_allow_ipv6_prefixes },
 };
 
 int main(void)
