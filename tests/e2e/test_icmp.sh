@@ -106,6 +106,9 @@ bp add --id web "0.0.0.0:54 -> $CT_IP:5454/udp" || die "add 54 (closed)"
 bp add --id web6 "[::]:54 -> [$CT_IP6]:5454/udp" || die "add [::]:54 (closed)"
 # ICMP rate limits would hide repeated errors; the container owes us a few.
 in_ns "$CT_NS" sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
+# Neighbour discovery settles first: the container's closed port, directly.
+ipv6_ready() { [ "$(pyc "$CLIENT_NS" "$UDP_REFUSED" "$CT_IP6" 5454)" = refused ]; }
+wait_until 15 ipv6_ready || die "container unreachable over IPv6"
 for mode in native tc; do
 	attach "$mode" || die "attach $mode"
 	test_port_unreachable "$mode"
