@@ -124,6 +124,22 @@ client() {
 	timeout 120 nsenter --net="/run/netns/$ns" -- "$PYTHON" "$E2E_DIR/client.py" "$@"
 }
 
+# reach6 ADDR [NS]: ADDR answers over IPv6 (a datagram to a closed port comes
+# back refused), so neighbour discovery has settled on every hop.
+reach6() {
+	timeout 5 nsenter --net="/run/netns/${2:-$CLIENT_NS}" -- "$PYTHON" -c '
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.settimeout(1)
+s.connect((sys.argv[1], 9))
+s.send(b"x")
+try:
+    s.recv(1)
+except ConnectionRefusedError:
+    sys.exit(0)
+sys.exit(1)' "$1" 2>/dev/null
+}
+
 # http_get URL [NS]: one HTTP request with curl (default: from the client ns).
 http_get() {
 	timeout 10 nsenter --net="/run/netns/${2:-$CLIENT_NS}" -- \

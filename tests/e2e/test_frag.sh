@@ -42,6 +42,7 @@ bpl load || die "load failed"
 start_udp_server "$CT_NS" 5353 || die "UDP server"
 _start_server "$CT_NS" udp --port 5354 --addr :: || die "IPv6 UDP server"
 wait_until 10 client "$CLIENT_NS" reach "$CT_IP" --timeout 2 || die "container unreachable"
+wait_until 15 reach6 "$CT_IP6" || die "container unreachable over IPv6"
 bp add --id web "0.0.0.0:53 -> $CT_IP:5353/udp" || die "add"
 bp add --id web6 "[::]:53 -> [$CT_IP6]:5354/udp" || die "add v6"
 for mode in native generic tc; do test_mode "$mode"; done
