@@ -176,8 +176,12 @@ struct bpfport_frag_key {
 struct bpfport_frag_val {
 	struct bpfport_addr addr;
 	__u32 slot;
-	__u32 pad;
+	__u32 first_seen_s; /* bpf_ktime_get_ns() / 1e9: stale IDs are not reused */
 };
+
+/* How long the rest of a datagram may follow its first fragment: the
+ * kernel's reassembly timeouts (ipfrag_time 30 s, IPv6 60 s). */
+#define BPFPORT_FRAG_TIMEOUT_S 60
 
 /* ports: how many bindings use a port, on any address. A host process that
  * binds the wildcard address collides with every one of them. */

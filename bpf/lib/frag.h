@@ -7,6 +7,7 @@
  * behind a NAT that does not reassemble).
  *
  *   frag_record()     after translating a first fragment
+ *   frag_forget()     a first fragment left alone: drop any stale entry
  *   frag_translate()  a later fragment
  */
 #ifndef BPFPORT_FRAG_H
@@ -28,6 +29,11 @@ static __always_inline void frag_key(struct bpfport_frag_key *k, const struct pk
 	k->dir = dir;
 }
 
+static __always_inline __u32 frag_now_s(void)
+{
+	return (__u32)(bpf_ktime_get_ns() / 1000000000ULL);
+}
+
 static __always_inline void frag_record(const struct pkt *p, __u8 dir,
 					const struct bpfport_addr *addr, __u32 slot)
 {
@@ -40,7 +46,20 @@ static __always_inline void frag_record(const struct pkt *p, __u8 dir,
 	__builtin_memset(&v, 0, sizeof(v));
 	v.addr = *addr;
 	v.slot = slot;
+	v.first_seen_s = frag_now_s();
 	bpf_map_update_elem(&bp_frags, &k, &v, BPF_ANY);
+}
+
+/* A first fragment we do not translate: its ID must not inherit an older
+ * datagram's entry. */
+static __always_inline void frag_forget(const struct pkt *p, __u8 dir)
+{
+	struct bpfport_frag_key k;
+
+	if (p->frag != PKT_FRAG_FIRST)
+		return;
+	frag_key(&k, p, dir);
+	bpf_map_delete_elem(&bp_frags, &k);
 }
 
 static __always_inline void frag_translate(void *ctx, const bool xdp, const struct pkt *p, __u8 dir)
@@ -51,7 +70,8 @@ static __always_inline void frag_translate(void *ctx, const bool xdp, const stru
 	/* Only first fragments of translated TCP/UDP datagrams make entries. */
 	frag_key(&k, p, dir);
 	v = bpf_map_lookup_elem(&bp_frags, &k);
-	if (!v)
+	/* Signed: another CPU may have recorded it a moment after our clock read. */
+	if (!v || (__s32)(frag_now_s() - v->first_seen_s) > BPFPORT_FRAG_TIMEOUT_S)
 		return;
 	struct nat_op op = { .dst = dir == BPFPORT_CT_INGRESS, .addr = v->addr };
 

@@ -61,6 +61,9 @@ static __always_inline bool icmp_is_error(__u8 family, __u8 type)
 static __always_inline int icmp_parse_quote(void *ctx, const bool xdp, const struct pkt *p,
 					    struct icmp_quote *q)
 {
+	/* The quote ends where the ICMP datagram does, not where the frame does. */
+	__u32 end = p->l3_off + p->l3_len;
+
 	__builtin_memset(q, 0, sizeof(*q));
 	q->l3_off = p->l4_off + ICMP_HDR_LEN;
 	if (p->family == BPFPORT_AF_INET) {
@@ -68,7 +71,8 @@ static __always_inline int icmp_parse_quote(void *ctx, const bool xdp, const str
 
 		if (ctx_load(ctx, xdp, q->l3_off, &ih, sizeof(ih)))
 			return -1;
-		if (ih.version != 4 || ih.ihl < 5 || (ih.frag_off & bpf_htons(IP_OFFSET)))
+		if (ih.version != 4 || ih.ihl < 5 || (ih.frag_off & bpf_htons(IP_OFFSET)) ||
+		    q->l3_off + ih.ihl * 4 > end)
 			return -1;
 		q->proto = ih.protocol;
 		q->saddr.a[0] = ih.saddr;
@@ -82,7 +86,7 @@ static __always_inline int icmp_parse_quote(void *ctx, const bool xdp, const str
 		 * packets pass untranslated. */
 		if (ctx_load(ctx, xdp, q->l3_off, &ih, sizeof(ih)))
 			return -1;
-		if (ih.version != 6)
+		if (ih.version != 6 || q->l3_off + sizeof(ih) > end)
 			return -1;
 		q->proto = ih.nexthdr;
 		__builtin_memcpy(q->saddr.a, &ih.saddr, sizeof(q->saddr.a));
@@ -91,10 +95,12 @@ static __always_inline int icmp_parse_quote(void *ctx, const bool xdp, const str
 	}
 	if (q->proto != IPPROTO_TCP && q->proto != IPPROTO_UDP)
 		return -1;
-	if (ctx_load(ctx, xdp, q->l4_off, q->ports, sizeof(q->ports)))
+	if (q->l4_off + sizeof(q->ports) > end ||
+	    ctx_load(ctx, xdp, q->l4_off, q->ports, sizeof(q->ports)))
 		return -1;
 	q->l4_csum_off = q->l4_off + (q->proto == IPPROTO_TCP ? TCP_CSUM_OFF : UDP_CSUM_OFF);
-	if (ctx_load(ctx, xdp, q->l4_csum_off, &q->l4_csum, sizeof(q->l4_csum)) ||
+	if (q->l4_csum_off + sizeof(q->l4_csum) > end ||
+	    ctx_load(ctx, xdp, q->l4_csum_off, &q->l4_csum, sizeof(q->l4_csum)) ||
 	    (q->proto == IPPROTO_UDP && !q->l4_csum))
 		q->l4_csum_off = 0;
 	return 0;
@@ -200,6 +206,9 @@ static __always_inline int icmp_translate(void *ctx, const bool xdp, const struc
 	if (ctx_store(ctx, xdp, q.l4_off, q.ports, sizeof(q.ports)))
 		return -1;
 	if (q.l4_csum_off) {
+		/* UDP: a computed 0 is sent as 0xffff; 0 would mean "none". */
+		if (q.proto == IPPROTO_UDP && !q.l4_csum)
+			q.l4_csum = 0xffff;
 		csum_replace2(&icmp_csum, l4_old, q.l4_csum);
 		if (ctx_store(ctx, xdp, q.l4_csum_off, &q.l4_csum, 2))
 			return -1;

@@ -108,8 +108,10 @@ static __always_inline enum verdict translate_ingress(void *ctx, const bool xdp)
 	}
 
 	b = binding_lookup(ctx, xdp, &p);
-	if (!b)
+	if (!b) {
+		frag_forget(&p, BPFPORT_CT_INGRESS);
 		return VERDICT_PASS;
+	}
 	if (!source_allowed(b, &p)) {
 		count_drop(b->slot);
 		return VERDICT_DROP;
@@ -142,8 +144,10 @@ static __always_inline void translate_reply(void *ctx, const bool xdp)
 		return;
 	}
 	ctv = ct_lookup(&p, BPFPORT_CT_REPLY);
-	if (!ctv)
+	if (!ctv) {
+		frag_forget(&p, BPFPORT_CT_REPLY);
 		return;
+	}
 	struct nat_op op;
 
 	nat_op_from_ct(&op, ctv, false);
