@@ -114,11 +114,13 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/bpfport
 	ln -sf bpfport $(DESTDIR)$(PREFIX)/share/bash-completion/completions/bpfport-loader
 
+C_SOURCES = $(shell git ls-files '*.c' '*.h' | grep -v '^vmlinux/')
+
 format:
-	clang-format -i $(wildcard bpf/*.c bpf/*.h bpf/lib/*.h lib/*.c lib/*.h loader/*.c loader/*.h cli/*.c cli/*.h tests/unit/*.c tests/datapath/*.c)
+	clang-format -i $(C_SOURCES)
 
 format-check:
-	clang-format --dry-run -Werror $(wildcard bpf/*.c bpf/*.h bpf/lib/*.h lib/*.c lib/*.h loader/*.c loader/*.h cli/*.c cli/*.h tests/unit/*.c tests/datapath/*.c)
+	tests/format-check.sh
 
 clean:
 	rm -rf build build-san

@@ -7,7 +7,7 @@
 # counts as one failure of its own, so a crash is never silent.
 #
 #   tests/run.sh                 all tiers
-#   tests/run.sh unit datapath   only those tiers (unit, unit-san, datapath, e2e)
+#   tests/run.sh unit datapath   only those tiers (format, unit, unit-san, datapath, e2e)
 #   TESTS=pattern tests/run.sh   only e2e scripts whose name matches
 
 set -u
@@ -41,11 +41,12 @@ run_tier() {
 }
 
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit unit-san datapath e2e)
+[ ${#tiers[@]} -eq 0 ] && tiers=(format unit unit-san datapath e2e)
 
 for tier in "${tiers[@]}"; do
 	echo "== $tier"
 	case $tier in
+	format) run_tier format tests/format-check.sh ;;
 	unit) run_tier unit "$BUILD/test_unit" ;;
 	unit-san)
 		if [ -x build-san/test_unit ]; then
