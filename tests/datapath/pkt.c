@@ -60,7 +60,7 @@ bool pkt_is_v6(const uint8_t *buf)
 }
 
 /* Plain RFC 1071 sum of big-endian 16-bit words, not yet folded. */
-static uint32_t sum16(const uint8_t *p, size_t len, uint32_t sum)
+uint32_t pkt_sum16(const uint8_t *p, size_t len, uint32_t sum)
 {
 	size_t i;
 
@@ -71,7 +71,7 @@ static uint32_t sum16(const uint8_t *p, size_t len, uint32_t sum)
 	return sum;
 }
 
-static uint16_t fold_not(uint32_t sum)
+uint16_t pkt_fold_not(uint32_t sum)
 {
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
@@ -177,9 +177,9 @@ static uint32_t pseudo_sum(const uint8_t *buf)
 	uint32_t sum;
 
 	if (pkt_is_v6(buf))
-		sum = sum16(ip + IP6_SADDR, 32, 0);
+		sum = pkt_sum16(ip + IP6_SADDR, 32, 0);
 	else
-		sum = sum16(ip + IP_SADDR, 8, 0);
+		sum = pkt_sum16(ip + IP_SADDR, 8, 0);
 	sum += pkt_l4_proto(buf);
 	sum += (uint32_t)(l4_len >> 16) + (uint32_t)(l4_len & 0xffff);
 	return sum;
@@ -193,10 +193,10 @@ uint16_t pkt_ip_csum(const uint8_t *buf)
 
 	if (pkt_is_v6(buf))
 		return 0;
-	sum = sum16(ip, hlen, 0);
+	sum = pkt_sum16(ip, hlen, 0);
 
 	sum -= pkt_get16(ip, IP_CSUM); /* as if the field were zero */
-	return fold_not(sum);
+	return pkt_fold_not(sum);
 }
 
 /* The checksum as computed, before UDP's "0 is sent as 0xffff" rule. */
@@ -208,9 +208,9 @@ uint16_t pkt_l4_csum(const uint8_t *buf)
 	size_t csum_off = pkt_l4_proto(buf) == IPPROTO_TCP ? TCP_CSUM : UDP_CSUM;
 	uint32_t sum = pseudo_sum(buf);
 
-	sum = sum16(l4, l4_len, sum);
+	sum = pkt_sum16(l4, l4_len, sum);
 	sum -= pkt_get16(l4, csum_off);
-	return fold_not(sum);
+	return pkt_fold_not(sum);
 }
 
 void pkt_fix_csums(uint8_t *buf)
@@ -497,7 +497,7 @@ void pkt_set_partial(uint8_t *buf)
 void pkt_complete_partial(uint8_t *buf)
 {
 	size_t l4 = pkt_l4_off(buf);
-	uint16_t c = fold_not(sum16(buf + l4, l3_end(buf) - l4, 0));
+	uint16_t c = pkt_fold_not(pkt_sum16(buf + l4, l3_end(buf) - l4, 0));
 
 	if (pkt_l4_proto(buf) == IPPROTO_UDP && c == 0)
 		c = 0xffff;

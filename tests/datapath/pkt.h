@@ -85,6 +85,9 @@ size_t pkt_l4_off(const uint8_t *buf);
 uint8_t pkt_l4_proto(const uint8_t *buf);
 bool pkt_is_v6(const uint8_t *buf);
 
+/* RFC 1071: sum of big-endian 16-bit words (not folded), and its folded complement. */
+uint32_t pkt_sum16(const uint8_t *p, size_t len, uint32_t sum);
+uint16_t pkt_fold_not(uint32_t sum);
 uint16_t pkt_ip_csum(const uint8_t *buf);
 uint16_t pkt_l4_csum(const uint8_t *buf);
 void pkt_fix_csums(uint8_t *buf);

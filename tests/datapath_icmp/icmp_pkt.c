@@ -13,24 +13,6 @@
 #define NEXTHDR_DEST_ 60
 #define NEXTHDR_FRAG_ 44
 
-static uint32_t sum16(const uint8_t *p, size_t len, uint32_t sum)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
-
-static uint16_t fold_not(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 static void eth(uint8_t *buf, bool v6)
 {
 	memcpy(buf, "\x02\0\0\0\0\x01\x02\0\0\0\0\x02", 12);
@@ -62,13 +44,13 @@ uint16_t icmp_csum(const uint8_t *buf)
 	uint32_t sum = 0;
 
 	if (pkt_is_v6(buf)) {
-		sum = sum16(buf + PKT_ETH_LEN + 8, 32, 0);
+		sum = pkt_sum16(buf + PKT_ETH_LEN + 8, 32, 0);
 		sum += (uint32_t)(len >> 16) + (uint32_t)(len & 0xffff) + IPPROTO_ICMPV6_;
 	}
-	sum = sum16(buf + off, len, sum);
+	sum = pkt_sum16(buf + off, len, sum);
 	if (len >= 4)
 		sum -= pkt_get16(buf, off + 2); /* as if the field were zero */
-	return fold_not(sum);
+	return pkt_fold_not(sum);
 }
 
 size_t icmp_build(uint8_t *buf, const struct icmp_spec *s)
