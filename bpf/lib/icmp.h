@@ -152,15 +152,45 @@ static __always_inline int icmp_rewrite_outer(void *ctx, const bool xdp, const s
 	return ctx_store(ctx, xdp, p->l3_off + (outer_dst ? 24 : 8), addr.a, 16) ? -1 : 0;
 }
 
-static __always_inline int icmp_translate(void *ctx, const bool xdp, const struct pkt *p, __u8 dir)
+/* One quoted address (side 0: source, 1: destination), with the quoted IPv4
+ * header checksum, the pseudo-header part of the quoted L4 checksum and the
+ * ICMP checksum over it all. */
+static __always_inline int icmp_quote_addr(void *ctx, const bool xdp, const struct pkt *p,
+					   struct icmp_quote *q, int side,
+					   const struct bpfport_addr *old_addr,
+					   const struct bpfport_addr *new_addr, __u16 *icmp_csum)
+{
+	struct bpfport_addr addr = *new_addr;
+
+	csum_replace_addr(icmp_csum, old_addr, &addr, p->family);
+	csum_replace_addr(&q->l4_csum, old_addr, &addr, p->family);
+	if (p->family == BPFPORT_AF_INET) {
+		__u16 old_ip_csum = q->ip_csum;
+
+		csum_replace4(&q->ip_csum, old_addr->a[0], addr.a[0]);
+		csum_replace2(icmp_csum, old_ip_csum, q->ip_csum);
+		if (ctx_store(ctx, xdp, q->l3_off + 10, &q->ip_csum, 2) ||
+		    ctx_store(ctx, xdp, q->l3_off + (side ? 16 : 12), &addr.a[0], 4))
+			return -1;
+		return 0;
+	}
+	return ctx_store(ctx, xdp, q->l3_off + (side ? 24 : 8), addr.a, 16) ? -1 : 0;
+}
+
+/* Returns 1 when a hairpin flow's second address was rewritten too (the
+ * caller sends the error back out), 0 when done or not ours, -1 on error.
+ * hairpin_only leaves errors about other flows alone (the bridge's case). */
+static __always_inline int icmp_translate(void *ctx, const bool xdp, const struct pkt *p, __u8 dir,
+					  bool hairpin_only)
 {
 	/* INGRESS: the quote's source is the published endpoint; REPLY: its destination. */
 	const int end = dir == BPFPORT_CT_REPLY ? 1 : 0, peer = 1 - end;
-	struct bpfport_addr old_addr, new_addr;
+	struct bpfport_addr old_addr, old_peer;
 	struct bpfport_ct_val *v;
 	struct icmp_quote q;
 	__u16 icmp_csum, l4_old;
 	__be16 old_port, new_port;
+	bool hairpin;
 	__u8 type;
 
 	if (ctx_load(ctx, xdp, p->l4_off, &type, 1) || !icmp_is_error(p->family, type))
@@ -174,27 +204,20 @@ static __always_inline int icmp_translate(void *ctx, const bool xdp, const struc
 		return -1;
 
 	old_addr = end ? q.daddr : q.saddr;
-	new_addr = v->addr;
+	old_peer = end ? q.saddr : q.daddr;
 	old_port = q.ports[end];
 	new_port = v->port;
+	hairpin = !addr_equal(&v->peer_addr, &(struct bpfport_addr){});
+	if (hairpin_only && !hairpin)
+		return 0;
+	l4_old = q.l4_csum;
 
-	/* The quoted address, and the quoted IPv4 header checksum with it. */
-	csum_replace_addr(&icmp_csum, &old_addr, &new_addr, p->family);
-	if (p->family == BPFPORT_AF_INET) {
-		__u16 old_ip_csum = q.ip_csum;
-
-		csum_replace4(&q.ip_csum, old_addr.a[0], new_addr.a[0]);
-		csum_replace2(&icmp_csum, old_ip_csum, q.ip_csum);
-		if (ctx_store(ctx, xdp, q.l3_off + 10, &q.ip_csum, 2) ||
-		    ctx_store(ctx, xdp, q.l3_off + (end ? 16 : 12), &new_addr.a[0], 4))
-			return -1;
-	} else if (ctx_store(ctx, xdp, q.l3_off + (end ? 24 : 8), new_addr.a, 16)) {
+	if (icmp_quote_addr(ctx, xdp, p, &q, end, &old_addr, &v->addr, &icmp_csum))
 		return -1;
-	}
+	if (hairpin && icmp_quote_addr(ctx, xdp, p, &q, peer, &old_peer, &v->peer_addr, &icmp_csum))
+		return -1;
 
 	/* The quoted ports and, when quoted, the TCP/UDP checksum over them. */
-	l4_old = q.l4_csum;
-	csum_replace_addr(&q.l4_csum, &old_addr, &new_addr, p->family);
 	csum_replace2(&q.l4_csum, old_port, new_port);
 	csum_replace2(&icmp_csum, old_port, new_port);
 	q.ports[end] = new_port;
@@ -214,13 +237,18 @@ static __always_inline int icmp_translate(void *ctx, const bool xdp, const struc
 			return -1;
 	}
 
-	/* The outer address that named the old endpoint. */
+	/* The outer addresses that named the old endpoints. */
 	if (dir == BPFPORT_CT_INGRESS || addr_equal(&p->saddr, &old_addr)) {
-		if (icmp_rewrite_outer(ctx, xdp, p, dir == BPFPORT_CT_INGRESS, &new_addr,
+		if (icmp_rewrite_outer(ctx, xdp, p, dir == BPFPORT_CT_INGRESS, &v->addr,
 				       &icmp_csum))
 			return -1;
 	}
-	return ctx_store(ctx, xdp, p->l4_off + 2, &icmp_csum, sizeof(icmp_csum)) ? -1 : 0;
+	if (hairpin &&
+	    icmp_rewrite_outer(ctx, xdp, p, dir == BPFPORT_CT_REPLY, &v->peer_addr, &icmp_csum))
+		return -1;
+	if (ctx_store(ctx, xdp, p->l4_off + 2, &icmp_csum, sizeof(icmp_csum)))
+		return -1;
+	return hairpin ? 1 : 0;
 }
 
 #endif /* BPFPORT_ICMP_H */

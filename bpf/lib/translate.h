@@ -84,7 +84,7 @@ static __always_inline enum verdict translate_ingress(void *ctx, const bool xdp)
 	case PARSE_OK:
 		break;
 	case PARSE_ICMP:
-		icmp_translate(ctx, xdp, &p, BPFPORT_CT_INGRESS);
+		icmp_translate(ctx, xdp, &p, BPFPORT_CT_INGRESS, false);
 		return VERDICT_PASS;
 	case PARSE_FRAG:
 		frag_translate(ctx, xdp, &p, BPFPORT_CT_INGRESS);
@@ -135,7 +135,7 @@ static __always_inline void translate_reply(void *ctx, const bool xdp)
 	case PARSE_OK:
 		break;
 	case PARSE_ICMP:
-		icmp_translate(ctx, xdp, &p, BPFPORT_CT_REPLY);
+		icmp_translate(ctx, xdp, &p, BPFPORT_CT_REPLY, false);
 		return;
 	case PARSE_FRAG:
 		frag_translate(ctx, xdp, &p, BPFPORT_CT_REPLY);
@@ -204,7 +204,19 @@ static __always_inline enum verdict translate_bridge(struct __sk_buff *skb)
 	struct pkt p;
 	__u32 out_ifindex;
 
-	if (parse_packet(skb, false, &p) != PARSE_OK || addr_is_loopback(&p))
+	switch (parse_packet(skb, false, &p)) {
+	case PARSE_OK:
+		break;
+	case PARSE_ICMP:
+		/* Errors between two containers about a hairpin flow, either way. */
+		if (icmp_translate(skb, false, &p, BPFPORT_CT_REPLY, true) == 1 ||
+		    icmp_translate(skb, false, &p, BPFPORT_CT_INGRESS, true) == 1)
+			return VERDICT_REDIRECT;
+		return VERDICT_PASS;
+	default:
+		return VERDICT_PASS;
+	}
+	if (addr_is_loopback(&p))
 		return VERDICT_PASS;
 
 	ctv = ct_lookup(&p, BPFPORT_CT_INGRESS);

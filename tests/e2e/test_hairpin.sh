@@ -19,6 +19,20 @@ s.connect((sys.argv[1], int(sys.argv[2])))
 s.send(b"hello")
 print(s.recv(512).decode())'
 
+UDP_REFUSED='
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+s.connect((sys.argv[1], int(sys.argv[2])))
+s.send(b"hello")
+try:
+    s.recv(100)
+    print("answered")
+except ConnectionRefusedError:
+    print("refused")
+except socket.timeout:
+    print("timeout")'
+
 test_tcp_other_container() {
 	local got
 	got=$(from_ct "http://$HOST_IP:80/" 2>&1)
@@ -59,6 +73,17 @@ test_ipv6() {
 	fi
 }
 
+# The target container's port unreachable reaches the hairpin client's socket.
+test_icmp() {
+	local got
+	got=$(timeout 10 nsenter --net="/run/netns/$CT_NS" -- "$PYTHON" -c "$UDP_REFUSED" "$HOST_IP" 54 2>&1)
+	if [ "$got" = refused ]; then
+		pass hairpin_icmp_port_unreachable
+	else
+		fail hairpin_icmp_port_unreachable "connected UDP socket got '$got', want refused"
+	fi
+}
+
 test_many() {
 	capture client "$CT_NS" load "$HOST_IP" 80 --count 300 --parallel 16 --timeout 60
 	if [ "$RC" -eq 0 ]; then
@@ -91,10 +116,12 @@ bp add --id two "0.0.0.0:80 -> $CT2_IP:8080/tcp" || die "add 80"
 bp add --id one "0.0.0.0:81 -> $CT_IP:8080/tcp" || die "add 81"
 bp add --id two "0.0.0.0:53 -> $CT2_IP:5353/udp" || die "add 53"
 bp add --id two6 "[::]:80 -> [$CT2_IP6]:8080/tcp" || die "add [::]:80"
+bp add --id two "0.0.0.0:54 -> $CT2_IP:5454/udp" || die "add 54 (closed)"
 
 test_tcp_other_container
 test_tcp_own_port
 test_udp
+test_icmp
 test_ipv6
 test_many
 test_outside_client
