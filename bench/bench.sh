@@ -187,22 +187,26 @@ start_servers() {
 				}
 			}
 		EOF
-		in_ns "$CT_NS" "${PIN_SERVER[@]}" nginx -c "$WORK/nginx.conf" -p "$WORK" >>"$WORK/servers.log" 2>&1 &
+		bg "$CT_NS" "${PIN_SERVER[@]}" nginx -c "$WORK/nginx.conf" -p "$WORK" >>"$WORK/servers.log" 2>&1
 		PIDS+=($!)
 		wait_until 10 http_get "http://$CT_IP:$HTTP_PORT/" >/dev/null 2>&1 ||
 			{ echo "nginx did not start: $(cat "$WORK/nginx.err" 2>/dev/null)" >&2; return 1; }
 	fi
 	if have iperf3; then
-		in_ns "$CT_NS" "${PIN_SERVER[@]}" iperf3 -s -B "$CT_IP" -p "$BULK_PORT" >>"$WORK/servers.log" 2>&1 &
+		bg "$CT_NS" "${PIN_SERVER[@]}" iperf3 -s -B "$CT_IP" -p "$BULK_PORT" >>"$WORK/servers.log" 2>&1
 		PIDS+=($!)
 		wait_until 10 _listening "$CT_NS" -t "$BULK_PORT" || return 1
 	fi
-	if have sockperf; then
-		in_ns "$CT_NS" "${PIN_SERVER[@]}" sockperf sr -i "$CT_IP" -p "$UDP_PORT" >>"$WORK/servers.log" 2>&1 &
-		PIDS+=($!)
-		wait_until 10 _listening "$CT_NS" -u "$UDP_PORT" || return 1
-	fi
+	# The UDP server runs only during its workload (wl_udp): it busy-polls.
 	return 0
+}
+
+# bg NS CMD...: start CMD in namespace NS in the background; $! is CMD itself
+# (nsenter execs it), so stop_pid stops the process, not a subshell.
+bg() {
+	local ns=$1
+	shift
+	nsenter --net="/run/netns/$ns" -- "$@" &
 }
 
 # _listening NS -t|-u PORT
@@ -302,8 +306,8 @@ _ct_flush() { have conntrack && in_ns "$HOST_NS" conntrack -F >/dev/null 2>&1; r
 
 PROXY_PIDS=()
 _proxy_start() { # _proxy_start PROTO HOST_PORT CONTAINER_PORT
-	in_ns "$HOST_NS" "$PROXY" -proto "$1" -host-ip 0.0.0.0 -host-port "$2" \
-		-container-ip "$CT_IP" -container-port "$3" 3>/dev/null >>"$WORK/proxy.log" 2>&1 &
+	bg "$HOST_NS" "$PROXY" -proto "$1" -host-ip 0.0.0.0 -host-port "$2" \
+		-container-ip "$CT_IP" -container-port "$3" 3>/dev/null >>"$WORK/proxy.log" 2>&1
 	PIDS+=($!)
 	PROXY_PIDS+=($!)
 	wait_until 5 _listening "$HOST_NS" "$([ "$1" = udp ] && echo -u || echo -t)" "$2"
@@ -434,11 +438,27 @@ wl_bulk_nooff() {
 	return $rc
 }
 
+# Both ends busy-poll (the server on epoll with a zero timeout, the client on
+# a non-blocking socket): a CPU that halts between packets makes a virtual
+# machine's wake-up latency, not the path, set the rate, and that latency
+# varies several-fold from run to run. The server runs only here, since it
+# keeps its CPU busy.
 wl_udp() {
 	have sockperf || { WL_SKIP="sockperf not installed"; return 1; }
-	local out=$WORK/sockperf.out
-	timeout $((DUR + 15)) nsenter --net="/run/netns/$CLIENT_NS" -- \
-		"${PIN_CLIENT[@]}" sockperf pp -i "$TARGET" -p "$P_UDP" -t "$DUR" --full-rtt >"$out" 2>&1 || return 1
+	local out=$WORK/sockperf.out srv rc=0
+	bg "$CT_NS" "${PIN_SERVER[@]}" sockperf sr -i "$CT_IP" -p "$UDP_PORT" --timeout 0 \
+		>>"$WORK/servers.log" 2>&1
+	srv=$!
+	PIDS+=($srv)
+	if wait_until 5 _listening "$CT_NS" -u "$UDP_PORT"; then
+		timeout $((DUR + 15)) nsenter --net="/run/netns/$CLIENT_NS" -- \
+			"${PIN_CLIENT[@]}" sockperf pp -i "$TARGET" -p "$P_UDP" -t "$DUR" --full-rtt \
+			--nonblocked >"$out" 2>&1 || rc=1
+	else
+		rc=1
+	fi
+	stop_pid "$srv"
+	[ $rc -eq 0 ] || { tail -n 3 "$out" "$WORK/servers.log" >&2; return 1; }
 	awk '/Valid Duration/ {
 		for (i = 1; i <= NF; i++) {
 			split($i, kv, "=")
