@@ -151,7 +151,8 @@ record_meta() {
 	rec meta cpu "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
 	rec meta cpus "$(nproc)"
 	rec meta memory "$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
-	v=$(cd "$ROOT_DIR" && git rev-parse --short HEAD 2>/dev/null)
+	# BENCH_COMMIT names the source when it is not a git checkout (an export).
+	v=${BENCH_COMMIT:-$(cd "$ROOT_DIR" && git rev-parse --short HEAD 2>/dev/null)}
 	[ -n "$(cd "$ROOT_DIR" && git status --porcelain -- bpf lib loader cli 2>/dev/null)" ] &&
 		v="$v (with uncommitted changes in bpf/ lib/ loader/ cli/)"
 	rec meta commit "$v"
