@@ -35,7 +35,8 @@ BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$BENCH_DIR/../tests/e2e/lib.sh"
 
 MODE=full
-OUT_DIR= OPT_PEERS= OPT_WORKLOADS= OPT_ROUNDS= OPT_DUR= SKIP_MICRO= SKIP_CONTROL= WAIT_QUIET=0
+OUT_DIR='' OPT_PEERS='' OPT_WORKLOADS='' OPT_ROUNDS='' OPT_DUR='' SKIP_MICRO='' SKIP_CONTROL=''
+WAIT_QUIET=0
 usage() {
 	cat <<-EOF
 		Usage: bench/bench.sh [--quick] [--out DIR] [--peers P,P...] [--workloads W,W...]
@@ -91,17 +92,18 @@ PEERS=(direct bpfport-native bpfport-generic bpfport-tc iptables-1 iptables-10k 
 [ -n "$OPT_ROUNDS" ] && ROUNDS=$OPT_ROUNDS
 [ -n "$OPT_DUR" ] && DUR=$OPT_DUR
 case "$ROUNDS:$DUR:$WAIT_QUIET" in *[!0-9:]* | 0:* | *:0:* | :* | *::*) usage >&2; exit 2 ;; esac
+in_list() { # in_list WORD LIST...
+	local w=$1
+	shift
+	for x in "$@"; do [ "$x" = "$w" ] && return 0; done
+	return 1
+}
 for p in "${PEERS[@]}"; do
-	case " direct bpfport-native bpfport-generic bpfport-tc iptables-1 iptables-10k nft-map-10k docker-proxy " in
-	*" $p "*) ;;
-	*) echo "bench: unknown peer $p" >&2; exit 2 ;;
-	esac
+	in_list "$p" direct bpfport-native bpfport-generic bpfport-tc iptables-1 iptables-10k \
+		nft-map-10k docker-proxy || { echo "bench: unknown peer $p" >&2; exit 2; }
 done
 for w in "${WORKLOADS[@]}"; do
-	case " conn rps bulk bulk_nooff udp " in
-	*" $w "*) ;;
-	*) echo "bench: unknown workload $w" >&2; exit 2 ;;
-	esac
+	in_list "$w" conn rps bulk bulk_nooff udp || { echo "bench: unknown workload $w" >&2; exit 2; }
 done
 FILLER_PORTS=9997 # + our 3 = 10,000 published ports for the 10k peers
 CONNS=16          # concurrent connections of wrk
@@ -380,14 +382,20 @@ _wrk_errors() { # socket errors and non-2xx responses, as wrk reports them
 
 # Each wl_* prints "metric value" lines on success.
 wl_conn() {
-	have wrk && have nginx || { WL_SKIP="wrk or nginx not installed"; return 1; }
+	if ! have wrk || ! have nginx; then
+		WL_SKIP="wrk or nginx not installed"
+		return 1
+	fi
 	_wrk "$WORK/wrk.out" -H 'Connection: close' "http://$TARGET:$P_HTTP/" || return 1
 	echo "conn $(awk '/^Requests\/sec/ { print $2 }' "$WORK/wrk.out")"
 	WL_ERR=$(_wrk_errors "$WORK/wrk.out")
 }
 
 wl_rps() {
-	have wrk && have nginx || { WL_SKIP="wrk or nginx not installed"; return 1; }
+	if ! have wrk || ! have nginx; then
+		WL_SKIP="wrk or nginx not installed"
+		return 1
+	fi
 	_wrk "$WORK/wrk.out" --latency "http://$TARGET:$P_HTTP/" || return 1
 	echo "rps $(awk '/^Requests\/sec/ { print $2 }' "$WORK/wrk.out")"
 	echo "rps_p50 $(_usec "$(awk '$1 == "50%" { print $2 }' "$WORK/wrk.out")")"
@@ -450,7 +458,7 @@ wl_udp() {
 	bg "$CT_NS" "${PIN_SERVER[@]}" sockperf sr -i "$CT_IP" -p "$UDP_PORT" --timeout 0 \
 		>>"$WORK/servers.log" 2>&1
 	srv=$!
-	PIDS+=($srv)
+	PIDS+=("$srv")
 	if wait_until 5 _listening "$CT_NS" -u "$UDP_PORT"; then
 		timeout $((DUR + 15)) nsenter --net="/run/netns/$CLIENT_NS" -- \
 			"${PIN_CLIENT[@]}" sockperf pp -i "$TARGET" -p "$P_UDP" -t "$DUR" --full-rtt \
@@ -579,7 +587,7 @@ run_peer() { # run_peer ROUND PEER
 		return 0
 	fi
 	for wl in "${WORKLOADS[@]}"; do
-		WL_SKIP= WL_ERR=
+		WL_SKIP='' WL_ERR=''
 		_ct_flush
 		if run_workload "$wl" "$peer round $r"; then
 			out=$(cat "$WORK/wl.out")
@@ -663,8 +671,11 @@ run_control_plane() {
 	_cp_reset || { note "control plane: bpfport-loader load failed"; return; }
 
 	# A loop of adds from an empty state: the per-add cost of a small host.
-	ms=$(_ms _add_loop 61000 "$LOOP_ADDS") && rec control add_loop_empty "$LOOP_ADDS" "$ms" ||
+	if ms=$(_ms _add_loop 61000 "$LOOP_ADDS"); then
+		rec control add_loop_empty "$LOOP_ADDS" "$ms"
+	else
 		note "control plane: add loop failed: $(_oneline "$(cat "$WORK/cp.err")")"
+	fi
 	ms=$(_ms _port_calls "$PORT_CALLS" "$CT2_IP") && rec control port_small "$PORT_CALLS" "$ms"
 	_cp_reset
 

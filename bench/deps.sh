@@ -7,7 +7,7 @@
 # A package that cannot be had is reported, not fatal: bench.sh checks for
 # each tool and skips the peer or workload that needs a missing one.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
 PROXY=$BUILD/bench/docker-proxy
 

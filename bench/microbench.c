@@ -56,11 +56,11 @@
 
 /* Address plan (no traffic leaves this process; RFC 2544 benchmarking
  * range for published addresses, shared address space for clients). */
-#define HOST_BASE 0xc6120000u    /* 198.18.0.0: published addresses */
-#define CTR_BASE 0xc6130000u     /* 198.19.0.0: containers */
-#define CLIENT_BASE 0x64400000u  /* 100.64.0.0: clients of tracked flows */
-#define FRESH_BASE 0x64600000u   /* 100.96.0.0: clients of new flows */
-#define LOCAL_ADDR 0xc0000201u   /* 192.0.2.1 on lo: wildcard bindings */
+#define HOST_BASE 0xc6120000u /* 198.18.0.0: published addresses */
+#define CTR_BASE 0xc6130000u /* 198.19.0.0: containers */
+#define CLIENT_BASE 0x64400000u /* 100.64.0.0: clients of tracked flows */
+#define FRESH_BASE 0x64600000u /* 100.96.0.0: clients of new flows */
+#define LOCAL_ADDR 0xc0000201u /* 192.0.2.1 on lo: wildcard bindings */
 #define PORTS_PER_ADDR 60000
 #define PORT_BASE 1024
 #define CTR_PORT 8080
@@ -73,8 +73,8 @@ struct cfg {
 	long sizes[8];
 	int nsizes;
 	__u32 repeat; /* iterations of a hot run */
-	int trials;   /* hot runs per case; the median is kept */
-	int spread;   /* packets of a spread run */
+	int trials; /* hot runs per case; the median is kept */
+	int spread; /* packets of a spread run */
 };
 
 struct flow {
@@ -332,7 +332,8 @@ static int load_tc_pass(void)
  * (40 bytes, jhash) in an LRU hash, the same in a plain hash, and a per-CPU
  * array lookup (counters).
  */
-#define INSN(c, d, s_, o, i) ((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s_), .off = (o), .imm = (i) })
+#define INSN(c, d, s_, o, i) \
+	((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s_), .off = (o), .imm = (i) })
 
 static int load_xdp_insns(const char *name, const struct bpf_insn *insns, size_t n)
 {
@@ -507,7 +508,7 @@ static int add_cycle(int fd, const struct flow *in, const struct flow *rep, stru
 	rep2.saddr = in->daddr;
 	rep2.sport = in->dport;
 	return ct_put(fd, &in2, BPFPORT_CT_INGRESS, in->daddr, in->dport) ?:
-	       ct_put(fd, &rep2, BPFPORT_CT_REPLY, ctr, ctr_port);
+		       ct_put(fd, &rep2, BPFPORT_CT_REPLY, ctr, ctr_port);
 }
 
 /* ---- running ---- */
@@ -626,8 +627,12 @@ out:
 /* A TCP packet for programs that do not look at it. */
 static size_t minimal_pkt(__u8 *pkt)
 {
-	struct flow f = { .family = AF_INET, .proto = IPPROTO_TCP, .saddr = v4(CLIENT_BASE),
-			  .daddr = v4(HOST_BASE), .sport = 40000, .dport = 80 };
+	struct flow f = { .family = AF_INET,
+			  .proto = IPPROTO_TCP,
+			  .saddr = v4(CLIENT_BASE),
+			  .daddr = v4(HOST_BASE),
+			  .sport = 40000,
+			  .dport = 80 };
 
 	return build_pkt(pkt, &f);
 }
@@ -705,8 +710,12 @@ struct size_run {
 /* IPv6 entries for a hot hit, if the datapath translates IPv6 ("n/a" otherwise). */
 static int prepare_ipv6(struct size_run *sr)
 {
-	struct flow f = { .family = AF_INET6, .proto = IPPROTO_TCP, .saddr = v6(1, 7),
-			  .daddr = v6(2, 1), .sport = 40000, .dport = 80 };
+	struct flow f = { .family = AF_INET6,
+			  .proto = IPPROTO_TCP,
+			  .saddr = v6(1, 7),
+			  .daddr = v6(2, 1),
+			  .sport = 40000,
+			  .dport = 80 };
 	struct bpfport_addr ctr = v6(3, 8);
 	struct flow f2 = f;
 
@@ -773,8 +782,12 @@ static int bench_hot(const struct cfg *c, struct size_run *sr, int nsizes)
 			{ "miss", b->xdp, b->xdp_pass, NULL },
 			{ "hit_ipv6", b->xdp, b->xdp_pass, &sr[i].v6 },
 		};
-		struct flow miss = { .family = AF_INET, .proto = IPPROTO_TCP, .saddr = v4(0xcb007107),
-				     .daddr = v4(0xc613ff01), .sport = 5555, .dport = 9 };
+		struct flow miss = { .family = AF_INET,
+				     .proto = IPPROTO_TCP,
+				     .saddr = v4(0xcb007107),
+				     .daddr = v4(0xc613ff01),
+				     .sport = 5555,
+				     .dport = 9 };
 
 		for (int k = 0; k < HOT_CASES; k++) {
 			if (!strcmp(cases[k].name, "hit_ipv6") && !sr[i].have_v6)
@@ -926,8 +939,8 @@ static int bench_costs(const struct cfg *c, int xdp_pass)
 	} blocks[] = {
 		{ "ktime_get_ns", ktime },
 		{ "jiffies64", jiffies },
-		{ "lookup_lru_hash_40b_key", NULL, BPF_MAP_TYPE_LRU_HASH, sizeof(struct bpfport_ct_key),
-		  sizeof(struct bpfport_ct_val) },
+		{ "lookup_lru_hash_40b_key", NULL, BPF_MAP_TYPE_LRU_HASH,
+		  sizeof(struct bpfport_ct_key), sizeof(struct bpfport_ct_val) },
 		{ "lookup_hash_40b_key", NULL, BPF_MAP_TYPE_HASH, sizeof(struct bpfport_ct_key),
 		  sizeof(struct bpfport_ct_val) },
 		{ "lookup_hash_20b_key", NULL, BPF_MAP_TYPE_HASH, sizeof(struct bpfport_bind_key),
@@ -1055,12 +1068,13 @@ static int bench_memory(const struct cfg *c)
 		       map_memlock(b.cnt) / (long)bpf_map__max_entries(b.skel->maps.bp_counters);
 	emit("mem\tbytes_per_binding\t%ld\n", per_binding);
 	emit("mem\tct_max\t%u\n", bpf_map__max_entries(b.skel->maps.bp_ct));
-	emit("mem\tbytes_per_flow\t%.1f\n", 2.0 * (double)map_memlock(b.ct) /
-						    (double)bpf_map__max_entries(b.skel->maps.bp_ct));
+	emit("mem\tbytes_per_flow\t%.1f\n",
+	     2.0 * (double)map_memlock(b.ct) / (double)bpf_map__max_entries(b.skel->maps.bp_ct));
 	/* At load; with every binding in use (bindings and their ports full, no
 	 * allow-lists); and every map full. */
 	emit("mem\tdefault_loaded\t%ld\n", loaded);
-	emit("mem\tdefault_bindings_full\t%ld\n", loaded + map_memlock(b.bind) - bind0 + ports_full);
+	emit("mem\tdefault_bindings_full\t%ld\n",
+	     loaded + map_memlock(b.bind) - bind0 + ports_full);
 	emit("mem\tdefault_all_full\t%ld\n", total);
 	err = 0;
 out:
