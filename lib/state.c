@@ -17,8 +17,12 @@
 
 #define STATE_MAGIC "bpfport-state"
 #define STATE_VERSION 1
-#define STATE_LINE_MAX 65536
-#define STATE_WORDS_MAX 1024
+/* A line holds one record; a container's exposed ports are written as ranges,
+ * so even 65535 ports take few words. */
+#define STATE_LINE_MAX (1 << 20)
+#define STATE_WORDS_MAX 16384
+/* One value (an env entry), decoded; encoded it may take three times that. */
+#define STATE_VALUE_MAX 65536
 
 static int adopt_orphan_bindings(struct state *st);
 
@@ -79,7 +83,7 @@ static const char *field(char **words, int n, const char *key)
 
 static int parse_allow(const char *list, struct binding *b)
 {
-	char buf[STATE_LINE_MAX / 4];
+	char buf[4096];
 
 	if (!list)
 		return 0;
@@ -124,7 +128,7 @@ static int parse_binding_record(char **words, int n, struct binding *b)
 
 static int parse_container_word(struct container *c, const char *word)
 {
-	char val[STATE_LINE_MAX];
+	static char val[STATE_VALUE_MAX];
 	const char *eq = strchr(word, '=');
 	__u8 family;
 	__u16 port, end;
@@ -157,9 +161,12 @@ static int parse_container_word(struct container *c, const char *word)
 		return 0;
 	}
 	if (!strncmp(word, "expose=", 7)) {
-		if (port_proto_parse(val, &port, &end, &proto, err, sizeof(err)) || port != end)
+		if (port_proto_parse(val, &port, &end, &proto, err, sizeof(err)))
 			return -EINVAL;
-		return container_expose(c, port, proto);
+		for (__u32 p = port; p <= end; p++)
+			if (container_expose(c, (__u16)p, proto))
+				return -ENOMEM;
+		return 0;
 	}
 	if (!strncmp(word, "env=", 4))
 		return strchr(val, '=') ? container_set_env(c, val) : -EINVAL;
@@ -360,7 +367,8 @@ static void write_range(FILE *f, __u16 begin, __u16 end)
 
 static void write_container(FILE *f, const struct container *c)
 {
-	char ip[64], val[STATE_LINE_MAX / 4];
+	static char val[3 * STATE_VALUE_MAX + 1];
+	char ip[64];
 
 	fprintf(f, "container id=%s", c->id);
 	if (c->name[0])
@@ -373,8 +381,21 @@ static void write_container(FILE *f, const struct container *c)
 		addr_format(BPFPORT_AF_INET6, &c->ip6, ip, sizeof(ip));
 		fprintf(f, " ip=%s", ip);
 	}
-	for (size_t i = 0; i < c->n_exposed; i++)
-		fprintf(f, " expose=%u/%s", c->exposed[i].port, proto_name(c->exposed[i].proto));
+	/* Runs of consecutive ports (in the order they were exposed) as ranges. */
+	for (size_t i = 0; i < c->n_exposed;) {
+		size_t j = i;
+
+		while (j + 1 < c->n_exposed && c->exposed[j + 1].proto == c->exposed[i].proto &&
+		       c->exposed[j + 1].port == c->exposed[j].port + 1)
+			j++;
+		if (j > i)
+			fprintf(f, " expose=%u-%u/%s", c->exposed[i].port, c->exposed[j].port,
+				proto_name(c->exposed[i].proto));
+		else
+			fprintf(f, " expose=%u/%s", c->exposed[i].port,
+				proto_name(c->exposed[i].proto));
+		i = j + 1;
+	}
 	for (size_t i = 0; i < c->n_env; i++) {
 		value_encode(c->env[i], val, sizeof(val));
 		fprintf(f, " env=%s", val);

@@ -29,6 +29,16 @@ static __always_inline void ct_key_from_pkt(struct bpfport_ct_key *k, const stru
 
 #define NSEC_PER_SEC 1000000000ULL
 
+/*
+ * The per-packet clock: CLOCK_MONOTONIC at tick resolution. A precise read
+ * costs 30-40 ns a packet on a VM (bench/results.md); idle timeouts are in
+ * seconds, so a tick of error is nothing.
+ */
+static __always_inline __u64 ct_now(void)
+{
+	return bpf_ktime_get_coarse_ns();
+}
+
 /* Idle longer than the timeout for a flow in the state flags describe. */
 static __always_inline bool ct_idle_expired(__u8 flags, __u64 last_seen, __u8 proto, __u64 now)
 {
@@ -94,7 +104,7 @@ static __always_inline struct bpfport_ct_val *ct_lookup(const struct pkt *p, __u
 
 	ct_key_from_pkt(&k, p, dir);
 	v = bpf_map_lookup_elem(&bp_ct, &k);
-	if (v && ct_expired(v, p->proto, bpf_ktime_get_ns())) {
+	if (v && ct_expired(v, p->proto, ct_now())) {
 		struct bpfport_ct_val *partner;
 		struct bpfport_ct_key pk;
 
@@ -104,7 +114,7 @@ static __always_inline struct bpfport_ct_val *ct_lookup(const struct pkt *p, __u
 		ct_partner_key(&k, v, &pk);
 		partner = bpf_map_lookup_elem(&bp_ct, &pk);
 		if (partner && !ct_idle_expired(v->flags | partner->flags, partner->last_seen_ns,
-						p->proto, bpf_ktime_get_ns())) {
+						p->proto, ct_now())) {
 			v->last_seen_ns = partner->last_seen_ns;
 			return v;
 		}
@@ -116,10 +126,11 @@ static __always_inline struct bpfport_ct_val *ct_lookup(const struct pkt *p, __u
 
 static __always_inline void ct_touch(struct bpfport_ct_val *v, const struct pkt *p)
 {
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = ct_now();
 
-	/* Skip the store when nothing changed much: fewer dirtied cache lines. */
-	if (now - v->last_seen_ns > NSEC_PER_SEC)
+	/* Skip the store when nothing changed much: fewer dirtied cache lines.
+	 * Signed: the coarse clock may trail a precise last_seen by a tick. */
+	if ((__s64)(now - v->last_seen_ns) > (__s64)NSEC_PER_SEC)
 		v->last_seen_ns = now;
 	if (p->tcp_flags & TCP_FLAG_FIN)
 		v->flags |= BPFPORT_CT_SEEN_FIN;
