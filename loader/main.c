@@ -27,7 +27,8 @@ const struct cmd loader_cmds[] = {
 	{ "attach", cmd_attach, "attach IFACE [--mode native|generic|tc|bridge]",
 	  "Attach ingress translation (XDP, or TC with --mode tc) and reply translation\n"
 	  "(TC egress) to IFACE, as pinned links that outlive this process. Without\n"
-	  "--mode: native XDP where the driver has it, generic XDP otherwise.\n"
+	  "--mode: tc on a veth (XDP there costs bulk TCP its offloads), else native XDP\n"
+	  "where the driver has it, generic XDP otherwise.\n"
 	  "--mode bridge is for the bridge the containers sit on (docker0): replies are\n"
 	  "translated as they enter the host, and containers reach published ports\n"
 	  "through the host's addresses (hairpin), their source translated to the\n"
