@@ -140,6 +140,25 @@ except ConnectionRefusedError:
 sys.exit(1)' "$1" 2>/dev/null
 }
 
+# udp_refused NS HOST PORT: a connected UDP socket in NS sends one datagram;
+# prints "refused" (an ICMP port unreachable reached it), "answered" or "timeout".
+udp_refused() {
+	timeout 10 nsenter --net="/run/netns/$1" -- "$PYTHON" -c '
+import socket, sys
+fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM)
+s.settimeout(2)
+s.connect((sys.argv[1], int(sys.argv[2])))
+s.send(b"hello")
+try:
+    s.recv(100)
+    print("answered")
+except ConnectionRefusedError:
+    print("refused")
+except socket.timeout:
+    print("timeout")' "$2" "$3"
+}
+
 # http_get URL [NS]: one HTTP request with curl (default: from the client ns).
 http_get() {
 	timeout 10 nsenter --net="/run/netns/${2:-$CLIENT_NS}" -- \

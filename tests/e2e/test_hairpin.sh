@@ -19,20 +19,6 @@ s.connect((sys.argv[1], int(sys.argv[2])))
 s.send(b"hello")
 print(s.recv(512).decode())'
 
-UDP_REFUSED='
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(2)
-s.connect((sys.argv[1], int(sys.argv[2])))
-s.send(b"hello")
-try:
-    s.recv(100)
-    print("answered")
-except ConnectionRefusedError:
-    print("refused")
-except socket.timeout:
-    print("timeout")'
-
 test_tcp_other_container() {
 	local got
 	got=$(from_ct "http://$HOST_IP:80/" 2>&1)
@@ -76,7 +62,7 @@ test_ipv6() {
 # The target container's port unreachable reaches the hairpin client's socket.
 test_icmp() {
 	local got
-	got=$(timeout 10 nsenter --net="/run/netns/$CT_NS" -- "$PYTHON" -c "$UDP_REFUSED" "$HOST_IP" 54 2>&1)
+	got=$(udp_refused "$CT_NS" "$HOST_IP" 54 2>&1)
 	if [ "$got" = refused ]; then
 		pass hairpin_icmp_port_unreachable
 	else

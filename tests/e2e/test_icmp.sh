@@ -8,22 +8,6 @@
 . "$(dirname "$0")/lib.sh"
 e2e_init test_icmp
 
-# udp_refused HOST PORT: a connected UDP socket; prints "refused" or "timeout".
-UDP_REFUSED='
-import socket, sys
-fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
-s = socket.socket(fam, socket.SOCK_DGRAM)
-s.settimeout(2)
-s.connect((sys.argv[1], int(sys.argv[2])))
-s.send(b"hello")
-try:
-    s.recv(100)
-    print("answered")
-except ConnectionRefusedError:
-    print("refused")
-except socket.timeout:
-    print("timeout")'
-
 # pmtu HOST PORT: send 1400 bytes with DF set; print the socket's path MTU.
 PMTU='
 import socket, sys, time
@@ -64,10 +48,10 @@ pyc() { local ns=$1 code=$2; shift 2; timeout 10 nsenter --net="/run/netns/$ns" 
 
 test_port_unreachable() {
 	local mode=$1 got
-	got=$(pyc "$CLIENT_NS" "$UDP_REFUSED" "$HOST_IP" 54)
+	got=$(udp_refused "$CLIENT_NS" "$HOST_IP" 54)
 	[ "$got" = refused ] && pass "icmp_${mode}_port_unreachable_ipv4" ||
 		fail "icmp_${mode}_port_unreachable_ipv4" "connected UDP socket got '$got', want refused"
-	got=$(pyc "$CLIENT_NS" "$UDP_REFUSED" "$HOST_IP6" 54)
+	got=$(udp_refused "$CLIENT_NS" "$HOST_IP6" 54)
 	[ "$got" = refused ] && pass "icmp_${mode}_port_unreachable_ipv6" ||
 		fail "icmp_${mode}_port_unreachable_ipv6" "connected UDP socket got '$got', want refused"
 }
@@ -107,7 +91,7 @@ bp add --id web6 "[::]:54 -> [$CT_IP6]:5454/udp" || die "add [::]:54 (closed)"
 # ICMP rate limits would hide repeated errors; the container owes us a few.
 in_ns "$CT_NS" sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
 # Neighbour discovery settles first: the container's closed port, directly.
-ipv6_ready() { [ "$(pyc "$CLIENT_NS" "$UDP_REFUSED" "$CT_IP6" 5454)" = refused ]; }
+ipv6_ready() { [ "$(udp_refused "$CLIENT_NS" "$CT_IP6" 5454)" = refused ]; }
 wait_until 15 ipv6_ready || die "container unreachable over IPv6"
 for mode in native tc; do
 	attach "$mode" || die "attach $mode"
