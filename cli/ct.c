@@ -196,9 +196,8 @@ int cmd_ct(int argc, char **argv)
 	int nargs = 0;
 
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
+		if (cmd_json_flag(argv[i])) {
 			opts.json = true;
-			log_init(LOG_INFO, true);
 		} else if (nargs < 3) {
 			args[nargs++] = argv[i];
 		} else {

@@ -87,9 +87,8 @@ int cmd_list(int argc, char **argv)
 	bool have_dp;
 
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
+		if (cmd_json_flag(argv[i])) {
 			opts.json = true;
-			log_init(LOG_INFO, true);
 			continue;
 		}
 		return cmd_usage_error(CLI, cli_cmds, "list", "unexpected argument \"%s\"",
@@ -188,9 +187,8 @@ int cmd_port(int argc, char **argv)
 	int nargs = 0, idx;
 
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
+		if (cmd_json_flag(argv[i])) {
 			opts.json = true;
-			log_init(LOG_INFO, true);
 		} else if (nargs < 2) {
 			args[nargs++] = argv[i];
 		} else {

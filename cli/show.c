@@ -110,9 +110,8 @@ int cmd_inspect(int argc, char **argv)
 	int idx;
 
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
+		if (cmd_json_flag(argv[i])) {
 			opts.json = true;
-			log_init(LOG_INFO, true);
 		} else if (!ref) {
 			ref = argv[i];
 		} else {
@@ -323,9 +322,8 @@ int cmd_config(int argc, char **argv)
 	char *args[4];
 
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
+		if (cmd_json_flag(argv[i])) {
 			opts.json = true;
-			log_init(LOG_INFO, true);
 		} else if (nargs < 4) {
 			args[nargs++] = argv[i];
 		}

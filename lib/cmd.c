@@ -113,6 +113,14 @@ int cmd_dispatch(const char *tool, const struct cmd *cmds, int argc, char **argv
 	return c->fn(argc, argv);
 }
 
+bool cmd_json_flag(const char *arg)
+{
+	if (strcmp(arg, "-j") && strcmp(arg, "--json"))
+		return false;
+	log_set_json(true);
+	return true;
+}
+
 bool is_root(void)
 {
 	return geteuid() == 0;

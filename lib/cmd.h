@@ -45,6 +45,9 @@ struct cmd_global {
 int cmd_main(const char *tool, const struct cmd *cmds, int argc, char **argv,
 	     void (*configure)(const struct cmd_global *g));
 
+/* A command's own "-j"/"--json": true, and errors switch to JSON too. */
+bool cmd_json_flag(const char *arg);
+
 bool is_root(void);
 /* --netns NAME: join /run/netns/NAME (or a path) before anything else. */
 int cmd_enter_netns(const char *name);

@@ -26,6 +26,11 @@ void log_init(enum log_level level, bool json)
 	libbpf_set_print(libbpf_print);
 }
 
+void log_set_json(bool json)
+{
+	log_json_mode = json;
+}
+
 bool log_json(void)
 {
 	return log_json_mode;

@@ -19,6 +19,8 @@ enum log_level {
 
 void log_init(enum log_level level, bool json);
 bool log_json(void);
+/* Switch errors to JSON (a command's own -j), keeping the log level. */
+void log_set_json(bool json);
 
 void pr_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void pr_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -154,7 +154,7 @@ int cmd_status(int argc, char **argv)
 	DIR *links;
 
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
+		if (cmd_json_flag(argv[i])) {
 			opts.json = true;
 			continue;
 		}

@@ -51,6 +51,24 @@ static __always_inline bool source_allowed(const struct bpfport_bind_val *b, con
 	return bpf_map_lookup_elem(&bp_allow, &k) != NULL;
 }
 
+/* A packet of a tracked flow, in direction dir. True when it belongs to a
+ * hairpin flow (its second address was rewritten too). */
+static __always_inline bool ct_translate(void *ctx, const bool xdp, const struct pkt *p,
+					 struct bpfport_ct_val *ctv, __u8 dir)
+{
+	struct nat_op op;
+
+	nat_op_from_ct(&op, ctv, dir == BPFPORT_CT_INGRESS);
+	ct_touch(ctv, p);
+	if (dir == BPFPORT_CT_INGRESS)
+		count_rx(ctv->slot, p->len);
+	else
+		count_tx(ctv->slot, p->len);
+	frag_record(p, dir, &ctv->addr, ctv->slot);
+	nat_rewrite(ctx, xdp, p, &op);
+	return op.has_peer_addr;
+}
+
 /* Specific address first, then the wildcard, as Docker's DNAT rules match. */
 static __always_inline struct bpfport_bind_val *binding_lookup(void *ctx, const bool xdp,
 							       const struct pkt *p)
@@ -74,10 +92,30 @@ static __always_inline struct bpfport_bind_val *binding_lookup(void *ctx, const 
 	return b;
 }
 
+/* The binding a new flow matches and may use; NULL, with *v set, if none. */
+static __always_inline struct bpfport_bind_val *binding_admit(void *ctx, const bool xdp,
+							      const struct pkt *p, enum verdict *v)
+{
+	struct bpfport_bind_val *b = binding_lookup(ctx, xdp, p);
+
+	*v = VERDICT_PASS;
+	if (!b) {
+		frag_forget(p, BPFPORT_CT_INGRESS);
+		return NULL;
+	}
+	if (!source_allowed(b, p)) {
+		count_drop(b->slot);
+		*v = VERDICT_DROP;
+		return NULL;
+	}
+	return b;
+}
+
 static __always_inline enum verdict translate_ingress(void *ctx, const bool xdp)
 {
 	struct bpfport_ct_val *ctv;
 	struct bpfport_bind_val *b;
+	enum verdict verdict;
 	struct pkt p;
 
 	switch (parse_packet(ctx, xdp, &p)) {
@@ -97,25 +135,13 @@ static __always_inline enum verdict translate_ingress(void *ctx, const bool xdp)
 
 	ctv = ct_lookup(&p, BPFPORT_CT_INGRESS);
 	if (ctv) {
-		struct nat_op op;
-
-		nat_op_from_ct(&op, ctv, true);
-		ct_touch(ctv, &p);
-		count_rx(ctv->slot, p.len);
-		frag_record(&p, BPFPORT_CT_INGRESS, &ctv->addr, ctv->slot);
-		nat_rewrite(ctx, xdp, &p, &op);
+		ct_translate(ctx, xdp, &p, ctv, BPFPORT_CT_INGRESS);
 		return VERDICT_PASS;
 	}
 
-	b = binding_lookup(ctx, xdp, &p);
-	if (!b) {
-		frag_forget(&p, BPFPORT_CT_INGRESS);
-		return VERDICT_PASS;
-	}
-	if (!source_allowed(b, &p)) {
-		count_drop(b->slot);
-		return VERDICT_DROP;
-	}
+	b = binding_admit(ctx, xdp, &p, &verdict);
+	if (!b)
+		return verdict;
 	struct nat_op op = { .dst = true, .addr = b->container_addr, .port = b->container_port };
 
 	if (ct_create(&p, b, &op.peer_port))
@@ -148,13 +174,7 @@ static __always_inline void translate_reply(void *ctx, const bool xdp)
 		frag_forget(&p, BPFPORT_CT_REPLY);
 		return;
 	}
-	struct nat_op op;
-
-	nat_op_from_ct(&op, ctv, false);
-	ct_touch(ctv, &p);
-	count_tx(ctv->slot, p.len);
-	frag_record(&p, BPFPORT_CT_REPLY, &ctv->addr, ctv->slot);
-	nat_rewrite(ctx, xdp, &p, &op);
+	ct_translate(ctx, xdp, &p, ctv, BPFPORT_CT_REPLY);
 }
 
 /*
@@ -200,6 +220,7 @@ static __always_inline enum verdict translate_bridge(struct __sk_buff *skb)
 	struct bpfport_addr snat;
 	struct bpfport_ct_val *ctv;
 	struct bpfport_bind_val *b;
+	enum verdict verdict;
 	struct nat_op op;
 	struct pkt p;
 	__u32 out_ifindex;
@@ -220,33 +241,22 @@ static __always_inline enum verdict translate_bridge(struct __sk_buff *skb)
 		return VERDICT_PASS;
 
 	ctv = ct_lookup(&p, BPFPORT_CT_INGRESS);
-	if (ctv) {
-		nat_op_from_ct(&op, ctv, true);
-		ct_touch(ctv, &p);
-		count_rx(ctv->slot, p.len);
-		nat_rewrite(skb, false, &p, &op);
-		return op.has_peer_addr ? VERDICT_REDIRECT : VERDICT_PASS;
-	}
+	if (ctv)
+		return ct_translate(skb, false, &p, ctv, BPFPORT_CT_INGRESS) ? VERDICT_REDIRECT :
+									       VERDICT_PASS;
 	/* Replies to outside clients are left to the external interface's egress:
 	 * with a local source address the input route would drop them here. */
 	ctv = ct_lookup(&p, BPFPORT_CT_REPLY);
 	if (ctv && !addr_is_zero(&ctv->peer_addr)) {
-		nat_op_from_ct(&op, ctv, false);
-		ct_touch(ctv, &p);
-		count_tx(ctv->slot, p.len);
-		nat_rewrite(skb, false, &p, &op);
+		ct_translate(skb, false, &p, ctv, BPFPORT_CT_REPLY);
 		return VERDICT_REDIRECT;
 	}
 	if (ctv)
 		return VERDICT_PASS;
 
-	b = binding_lookup(skb, false, &p);
+	b = binding_admit(skb, false, &p, &verdict);
 	if (!b)
-		return VERDICT_PASS;
-	if (!source_allowed(b, &p)) {
-		count_drop(b->slot);
-		return VERDICT_DROP;
-	}
+		return verdict;
 	nat_op_from_ct(&op,
 		       &(struct bpfport_ct_val){ .addr = b->container_addr,
 						 .port = b->container_port },
