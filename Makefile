@@ -36,7 +36,8 @@ CLI_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard cli/*.c))
 UNIT_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard tests/unit/*.c))
 DP_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard tests/datapath/*.c))
 # ICMP and fragment tests: their own binary, sharing the packet builders.
-ICMP_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard tests/datapath_icmp/*.c)) $(O)/tests/datapath/pkt.o
+ICMP_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard tests/datapath_icmp/*.c)) $(O)/tests/datapath/pkt.o \
+	$(O)/tests/datapath/harness.o
 
 # Debian packages the build, the demo and the tests need (README, .ci/run).
 DEPS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 make gcc libc6-dev \

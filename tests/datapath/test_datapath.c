@@ -28,6 +28,7 @@
 
 #include "bpfport.h"
 #include "bpfport.skel.h"
+#include "harness.h"
 #include "pkt.h"
 
 #define TC_ACT_UNSPEC (-1)
@@ -74,38 +75,7 @@ static char skip_why[256];
 		return true;                                       \
 	} while (0)
 
-/* ---- libbpf output: kept, and shown only when something failed ---- */
-
-static char libbpf_log[16384];
-static size_t libbpf_log_len;
-
-static int libbpf_keep(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	int n;
-
-	if (level == LIBBPF_DEBUG || libbpf_log_len >= sizeof(libbpf_log) - 1)
-		return 0;
-	n = vsnprintf(libbpf_log + libbpf_log_len, sizeof(libbpf_log) - libbpf_log_len, fmt, ap);
-	if (n > 0)
-		libbpf_log_len += (size_t)n;
-	if (libbpf_log_len > sizeof(libbpf_log) - 1)
-		libbpf_log_len = sizeof(libbpf_log) - 1;
-	return n;
-}
-
 /* ---- private network namespace ---- */
-
-static bool write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return false;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s);
-}
 
 static bool setup_netns(void)
 {
@@ -114,7 +84,7 @@ static bool setup_netns(void)
 		return false;
 	}
 	/* Before creating interfaces, so that they inherit it too. */
-	if (!write_file("/proc/sys/net/ipv4/ip_forward", "1")) {
+	if (!harness_write_file("/proc/sys/net/ipv4/ip_forward", "1")) {
 		snprintf(why, sizeof(why), "enabling ip_forward: %s", strerror(errno));
 		return false;
 	}
@@ -124,8 +94,8 @@ static bool setup_netns(void)
 	}
 	/* IPv6 FIB lookups answer FWD_DISABLED unless the ingress device (lo in
 	 * an XDP test run) forwards; "all" sets every device, later ones too. */
-	have_ipv6 = write_file("/proc/sys/net/ipv6/conf/all/forwarding", "1") &&
-		    write_file("/proc/sys/net/ipv6/conf/default/forwarding", "1") &&
+	have_ipv6 = harness_write_file("/proc/sys/net/ipv6/conf/all/forwarding", "1") &&
+		    harness_write_file("/proc/sys/net/ipv6/conf/default/forwarding", "1") &&
 		    !system("ip -6 addr add " HOST6 "/128 dev lo nodad");
 	have_veth = !system("ip link add bp0 type veth peer name bp1 2>/dev/null &&"
 			    " ip link set bp0 up && ip link set bp1 up &&"
@@ -139,22 +109,9 @@ static bool setup_netns(void)
 
 static bool load_skeleton(void)
 {
-	struct bpf_map *map;
-	int err;
-
-	libbpf_set_print(libbpf_keep);
-	skel = bpfport__open();
-	if (!skel) {
-		snprintf(why, sizeof(why), "bpfport__open: %s", strerror(errno));
+	skel = harness_load(why, sizeof(why));
+	if (!skel)
 		return false;
-	}
-	bpf_object__for_each_map(map, skel->obj)
-		bpf_map__set_pin_path(map, NULL);
-	err = bpfport__load(skel);
-	if (err) {
-		snprintf(why, sizeof(why), "bpfport__load: %s", strerror(-err));
-		return false;
-	}
 	fd_xdp = bpf_program__fd(skel->progs.xdp_ingress);
 	fd_tc_in = bpf_program__fd(skel->progs.tc_ingress);
 	fd_tc_out = bpf_program__fd(skel->progs.tc_egress);
@@ -3399,7 +3356,7 @@ int main(void)
 		return 1;
 	}
 	if (!load_skeleton()) {
-		fputs(libbpf_log, stderr);
+		fputs(harness_libbpf_log(), stderr);
 		printf("FAIL datapath_load: %s\n", why);
 		bpfport__destroy(skel);
 		return 1;

@@ -34,6 +34,7 @@
 #include "bpfport.h"
 #include "bpfport.skel.h"
 #include "icmp_pkt.h"
+#include "harness.h"
 #include "pkt.h"
 
 #define TC_ACT_UNSPEC (-1)
@@ -124,41 +125,13 @@ static char why[2048];
 
 /* ---- setup, as tests/datapath/test_datapath.c ---- */
 
-static char libbpf_log[16384];
-static size_t libbpf_log_len;
-
-static int libbpf_keep(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	int n;
-
-	if (level == LIBBPF_DEBUG || libbpf_log_len >= sizeof(libbpf_log) - 1)
-		return 0;
-	n = vsnprintf(libbpf_log + libbpf_log_len, sizeof(libbpf_log) - libbpf_log_len, fmt, ap);
-	if (n > 0)
-		libbpf_log_len += (size_t)n;
-	if (libbpf_log_len > sizeof(libbpf_log) - 1)
-		libbpf_log_len = sizeof(libbpf_log) - 1;
-	return n;
-}
-
-static bool write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return false;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s);
-}
-
 static bool setup_netns(void)
 {
 	CHECK(!unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET): %s", strerror(errno));
-	CHECK(write_file("/proc/sys/net/ipv4/ip_forward", "1"), "ip_forward: %s", strerror(errno));
-	CHECK(write_file("/proc/sys/net/ipv6/conf/all/forwarding", "1") &&
-		      write_file("/proc/sys/net/ipv6/conf/default/forwarding", "1"),
+	CHECK(harness_write_file("/proc/sys/net/ipv4/ip_forward", "1"), "ip_forward: %s",
+	      strerror(errno));
+	CHECK(harness_write_file("/proc/sys/net/ipv6/conf/all/forwarding", "1") &&
+		      harness_write_file("/proc/sys/net/ipv6/conf/default/forwarding", "1"),
 	      "IPv6 forwarding: %s", strerror(errno));
 	CHECK(!system("ip link set lo up && ip addr add 192.0.2.1/32 dev lo &&"
 		      " ip -6 addr add 2001:db8:1::1/128 dev lo nodad"),
@@ -168,16 +141,9 @@ static bool setup_netns(void)
 
 static bool load_skeleton(void)
 {
-	struct bpf_map *map;
-	int err;
-
-	libbpf_set_print(libbpf_keep);
-	skel = bpfport__open();
-	CHECK(skel, "bpfport__open: %s", strerror(errno));
-	bpf_object__for_each_map(map, skel->obj)
-		bpf_map__set_pin_path(map, NULL);
-	err = bpfport__load(skel);
-	CHECK(!err, "bpfport__load: %s", strerror(-err));
+	skel = harness_load(why, sizeof(why));
+	if (!skel)
+		return false;
 	fd_xdp = bpf_program__fd(skel->progs.xdp_ingress);
 	fd_tc_in = bpf_program__fd(skel->progs.tc_ingress);
 	fd_tc_out = bpf_program__fd(skel->progs.tc_egress);
@@ -1703,7 +1669,7 @@ int main(void)
 		return 1;
 	}
 	if (!load_skeleton()) {
-		fputs(libbpf_log, stderr);
+		fputs(harness_libbpf_log(), stderr);
 		printf("FAIL icmp/load: %s\n", why);
 		bpfport__destroy(skel);
 		return 1;
