@@ -739,8 +739,9 @@ static int prepare_size(const struct cfg *c, struct size_run *sr, long n)
 	sr->n = n;
 	sr->in = flow_in(0, n, IPPROTO_TCP);
 	sr->rep = flow_reply(0, n, IPPROTO_TCP);
-	/* Headroom: the LRU may evict before it is full when free nodes sit on another CPU's list. */
-	nct += nct / 8;
+	/* bp_ct keeps an LRU list per CPU (BPF_F_NO_COMMON_LRU) and everything
+	 * here runs on one CPU, which gets max_entries / CPUs of it; plus headroom. */
+	nct = nct * (__u32)libbpf_num_possible_cpus() + nct / 8;
 	if (bench_load(&sr->b, (__u32)(n + 16), nct, (__u32)slots))
 		return -1;
 	t0 = now_ns();

@@ -6,7 +6,8 @@
  *   ct_lookup()        the entry for that tuple in one direction
  *   ct_create()        both entries of a new flow, remapping a clashing client port
  *   ct_create_hairpin() both entries of a flow that must come back through us
- *   ct_touch()         refresh last-seen time and note FIN/RST
+ *   ct_touch()         refresh last-seen time and note SYN/FIN/RST
+ *   ct_partner_restore() put back the other direction's entry if it was evicted
  *   ct_expired()       idle longer than its protocol and state allow
  */
 #ifndef BPFPORT_CONNTRACK_H
@@ -124,18 +125,80 @@ static __always_inline struct bpfport_ct_val *ct_lookup(const struct pkt *p, __u
 	return v;
 }
 
-static __always_inline void ct_touch(struct bpfport_ct_val *v, const struct pkt *p)
+/*
+ * The partner entry that k/v implies (the inverse of ct_partner_key): both
+ * entries of a flow hold the same facts, so either rebuilds the other.
+ */
+static __always_inline void ct_partner_val(const struct bpfport_ct_key *k,
+					   const struct bpfport_ct_val *v,
+					   struct bpfport_ct_val *pv)
+{
+	bool peer = v->peer_addr.a[0] | v->peer_addr.a[1] | v->peer_addr.a[2] | v->peer_addr.a[3];
+	bool ingress = k->dir == BPFPORT_CT_INGRESS;
+
+	__builtin_memset(pv, 0, sizeof(*pv));
+	pv->slot = v->slot;
+	pv->flags = v->flags;
+	pv->created_ns = v->created_ns;
+	pv->last_seen_ns = v->last_seen_ns;
+	/* Ingress A:sp -> pub:pp knows the reply's pub:pp; the reply B:bp -> X:N
+	 * knows the ingress's B:bp. */
+	pv->addr = ingress ? k->daddr : k->saddr;
+	pv->port = ingress ? k->dport : k->sport;
+	if (v->nat_port)
+		pv->nat_port = ingress ? k->sport : k->dport;
+	if (peer)
+		pv->peer_addr = ingress ? k->saddr : k->daddr;
+}
+
+/*
+ * The LRU evicts entries one at a time, so a flow can lose one direction:
+ * a lost reply entry would leave the container's answers untranslated for
+ * as long as the client keeps the ingress entry alive. Called about once a
+ * second per flow (when ct_touch refreshes), it puts a missing partner back.
+ */
+static __always_inline void ct_partner_restore(const struct pkt *p, __u8 dir,
+					       const struct bpfport_ct_val *v)
+{
+	struct bpfport_ct_key k, pk;
+	struct bpfport_ct_val pv;
+
+	ct_key_from_pkt(&k, p, dir);
+	ct_partner_key(&k, v, &pk);
+	if (bpf_map_lookup_elem(&bp_ct, &pk))
+		return;
+	ct_partner_val(&k, v, &pv);
+	bpf_map_update_elem(&bp_ct, &pk, &pv, BPF_NOEXIST);
+}
+
+/*
+ * Refresh last-seen time and note FIN/RST; true when the time was refreshed
+ * (at most about once a second). A SYN opens a new connection on the tuple:
+ * the previous one's FIN or RST no longer applies.
+ */
+static __always_inline bool ct_touch(struct bpfport_ct_val *v, const struct pkt *p)
 {
 	__u64 now = ct_now();
+	bool refreshed = false;
 
 	/* Skip the store when nothing changed much: fewer dirtied cache lines.
 	 * Signed: the coarse clock may trail a precise last_seen by a tick. */
-	if ((__s64)(now - v->last_seen_ns) > (__s64)NSEC_PER_SEC)
+	if ((__s64)(now - v->last_seen_ns) > (__s64)NSEC_PER_SEC) {
 		v->last_seen_ns = now;
-	if (p->tcp_flags & TCP_FLAG_FIN)
-		v->flags |= BPFPORT_CT_SEEN_FIN;
-	if (p->tcp_flags & TCP_FLAG_RST)
-		v->flags |= BPFPORT_CT_SEEN_RST;
+		refreshed = true;
+	}
+	if (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST)) {
+		__u8 flags = v->flags;
+
+		if (p->tcp_flags & TCP_FLAG_SYN)
+			flags &= ~(BPFPORT_CT_SEEN_FIN | BPFPORT_CT_SEEN_RST);
+		if (p->tcp_flags & TCP_FLAG_FIN)
+			flags |= BPFPORT_CT_SEEN_FIN;
+		if (p->tcp_flags & TCP_FLAG_RST)
+			flags |= BPFPORT_CT_SEEN_RST;
+		v->flags = flags;
+	}
+	return refreshed;
 }
 
 /*

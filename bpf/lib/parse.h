@@ -28,6 +28,7 @@
 #define TCP_CSUM_OFF 16
 #define UDP_CSUM_OFF 6
 #define TCP_FLAG_FIN 0x01
+#define TCP_FLAG_SYN 0x02
 #define TCP_FLAG_RST 0x04
 
 /* Longest header chains we read: Ethernet, IPv4 with options, TCP; and

@@ -59,7 +59,8 @@ static __always_inline bool ct_translate(void *ctx, const bool xdp, const struct
 	struct nat_op op;
 
 	nat_op_from_ct(&op, ctv, dir == BPFPORT_CT_INGRESS);
-	ct_touch(ctv, p);
+	if (ct_touch(ctv, p))
+		ct_partner_restore(p, dir, ctv);
 	if (dir == BPFPORT_CT_INGRESS)
 		count_rx(ctv->slot, p->len);
 	else

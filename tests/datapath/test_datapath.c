@@ -3053,6 +3053,165 @@ static bool test_ct_entry_touched_after_clock_read_not_expired(void)
 	return expect_snat(fd_tc_out, &reply, HOST, 80, "reply, the same");
 }
 
+/* ---- tests: a flow that lost one of its two entries (LRU eviction) ---- */
+
+/* The entry for s/dir holds the same translation as want (times aside). */
+static bool expect_ct_same(const struct pkt_spec *s, __u8 dir, const struct bpfport_ct_val *want,
+			   const char *what)
+{
+	struct bpfport_ct_val v;
+
+	TRY(ct_get(s, dir, &v));
+	CHECK(!memcmp(&v.addr, &want->addr, sizeof(v.addr)) && v.port == want->port &&
+		      v.nat_port == want->nat_port &&
+		      !memcmp(&v.peer_addr, &want->peer_addr, sizeof(v.peer_addr)) &&
+		      v.slot == want->slot && v.flags == want->flags,
+	      "%s: restored entry differs (port %u nat_port %u slot %u flags %#x, want %u %u %u %#x)",
+	      what, ntohs(v.port), ntohs(v.nat_port), v.slot, v.flags, ntohs(want->port),
+	      ntohs(want->nat_port), want->slot, want->flags);
+	return true;
+}
+
+/*
+ * The LRU evicts one entry at a time. A flow left with its ingress entry
+ * alone would have every answer of the container go out untranslated for
+ * as long as the client kept that entry alive; the next refresh of the
+ * ingress entry (about once a second) puts the reply entry back.
+ */
+static bool check_lost_reply_restored(int fd)
+{
+	struct pkt_spec s = tcp_pkt(HOST, 80, 53300);
+	struct pkt_spec reply = reply_to(&s, CTR, 8080);
+	struct bpfport_ct_val rv;
+
+	NEEDS_UPTIME();
+	TRY(config_set(T_TCP, T_CLOSE, T_RST, T_UDP));
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, SLOT));
+	TRY(expect_dnat(fd, &s, CTR, 8080, "first packet"));
+	TRY(ct_get(&reply, BPFPORT_CT_REPLY, &rv));
+	TRY(ct_del(&reply, BPFPORT_CT_REPLY));
+	/* Touched less than a second ago: no refresh, no lookup of the partner. */
+	TRY(expect_dnat(fd, &s, CTR, 8080, "the client again at once"));
+	TRY(ct_absent(&reply, BPFPORT_CT_REPLY, "ingress entry not refreshed"));
+
+	TRY(ct_age(&s, BPFPORT_CT_INGRESS, 2));
+	TRY(expect_dnat(fd, &s, CTR, 8080, "the client, 2 s later"));
+	TRY(expect_ct_same(&reply, BPFPORT_CT_REPLY, &rv, "reply entry"));
+	TRY(expect_snat(fd_tc_out, &reply, HOST, 80, "the container's answer"));
+	CHECK(ct_count() == 2, "%ld CT entries, want 2", ct_count());
+	return true;
+}
+
+static bool test_ct_lost_reply_restored_xdp(void)
+{
+	return check_lost_reply_restored(fd_xdp);
+}
+
+static bool test_ct_lost_reply_restored_tc(void)
+{
+	return check_lost_reply_restored(fd_tc_in);
+}
+
+/*
+ * A remapped flow (client port N, see check_remap_clash) rebuilds either
+ * entry from the other: the lost ingress entry from a reply keeps N, where
+ * starting over from the binding would pick another port mid-connection.
+ */
+static bool test_ct_lost_entries_of_remapped_flow_restored(void)
+{
+	struct pkt_spec a = tcp_pkt(HOST, 80, 40000), b = tcp_pkt(HOST, 81, 40000);
+	struct pkt_spec ra = reply_to(&a, CTR, 8080), rb, wb, w;
+	struct bpfport_ct_val bv, rbv;
+	uint16_t n;
+
+	NEEDS_UPTIME();
+	TRY(config_set(T_TCP, T_CLOSE, T_RST, T_UDP));
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, 1));
+	TRY(bind_add(HOST, 81, IPPROTO_TCP, CTR, 8080, 2));
+	TRY(expect_dnat(fd_xdp, &a, CTR, 8080, "first flow, to :80"));
+	TRY(expect_remapped(fd_xdp, &b, false, CTR, 8080, &n, "second flow, to :81"));
+	rb = ra;
+	rb.dport = n;
+	TRY(ct_get(&b, BPFPORT_CT_INGRESS, &bv));
+	TRY(ct_get(&rb, BPFPORT_CT_REPLY, &rbv));
+	b.tcp_flags = rb.tcp_flags = 0x10;
+
+	/* Ingress entry lost; a reply refreshes its entry and rebuilds it. */
+	TRY(ct_del(&b, BPFPORT_CT_INGRESS));
+	TRY(ct_age(&rb, BPFPORT_CT_REPLY, 2));
+	w = with_src(&rb, HOST, 81);
+	w.dport = 40000;
+	TRY(expect_xlate(fd_tc_out, &rb, &w, false, "reply to N, ingress entry lost"));
+	TRY(expect_ct_same(&b, BPFPORT_CT_INGRESS, &bv, "ingress entry"));
+	wb = with_dst(&b, CTR, 8080);
+	wb.sport = n;
+	TRY(expect_xlate(fd_xdp, &b, &wb, false, "the client again: the same N"));
+
+	/* Reply entry lost; the client's next packet rebuilds it. */
+	TRY(ct_del(&rb, BPFPORT_CT_REPLY));
+	TRY(ct_age(&b, BPFPORT_CT_INGRESS, 2));
+	TRY(expect_xlate(fd_xdp, &b, &wb, false, "the client, reply entry lost"));
+	TRY(expect_ct_same(&rb, BPFPORT_CT_REPLY, &rbv, "reply entry"));
+	TRY(expect_xlate(fd_tc_out, &rb, &w, false, "reply to N again"));
+	CHECK(ct_count() == 4, "%ld CT entries, want 4", ct_count());
+	return true;
+}
+
+/*
+ * A restored entry never overwrites another flow's: the partner key is
+ * taken, by a flow that remapped around this one's reply entry.
+ */
+static bool test_ct_restore_never_overwrites(void)
+{
+	struct pkt_spec s = tcp_pkt(HOST, 80, 53400);
+	struct pkt_spec reply = reply_to(&s, CTR, 8080);
+	struct bpfport_ct_key k;
+	struct bpfport_ct_val other, v;
+
+	NEEDS_UPTIME();
+	TRY(config_set(T_TCP, T_CLOSE, T_RST, T_UDP));
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, SLOT));
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "first packet"));
+	TRY(ct_get(&reply, BPFPORT_CT_REPLY, &other));
+	other.port = htons(81);
+	other.slot = SLOT + 1;
+	ct_key_spec(&k, &reply, BPFPORT_CT_REPLY);
+	CHECK(!bpf_map_update_elem(fd_ct, &k, &other, BPF_EXIST), "rewriting: %s", strerror(errno));
+	TRY(ct_age(&s, BPFPORT_CT_INGRESS, 2));
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "the client, 2 s later"));
+	TRY(ct_get(&reply, BPFPORT_CT_REPLY, &v));
+	CHECK(v.port == htons(81) && v.slot == SLOT + 1, "another flow's reply entry was replaced");
+	return true;
+}
+
+/* A SYN on a tuple whose last connection closed starts a new one: the old
+ * FIN or RST (and its short timeout) no longer applies. */
+static bool test_ct_syn_clears_close_flags(void)
+{
+	struct pkt_spec s = tcp_pkt(HOST, 80, 53500);
+	struct pkt_spec reply = reply_to(&s, CTR, 8080);
+	struct bpfport_ct_val v;
+
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, SLOT));
+	s.tcp_flags = 0x02;
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "SYN"));
+	s.tcp_flags = 0x11; /* FIN, ACK */
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "FIN"));
+	reply.tcp_flags = 0x14; /* RST, ACK */
+	TRY(expect_snat(fd_tc_out, &reply, HOST, 80, "RST"));
+	TRY(ct_get(&s, BPFPORT_CT_INGRESS, &v));
+	CHECK(v.flags == BPFPORT_CT_SEEN_FIN, "ingress flags %#x after FIN", v.flags);
+	s.tcp_flags = 0x02;
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "SYN, the port reused"));
+	TRY(ct_get(&s, BPFPORT_CT_INGRESS, &v));
+	CHECK(v.flags == 0, "ingress flags %#x after a new SYN, want 0", v.flags);
+	reply.tcp_flags = 0x12; /* SYN, ACK */
+	TRY(expect_snat(fd_tc_out, &reply, HOST, 80, "SYN-ACK"));
+	TRY(ct_get(&reply, BPFPORT_CT_REPLY, &v));
+	CHECK(v.flags == 0, "reply flags %#x after SYN-ACK, want 0", v.flags);
+	return true;
+}
+
 /* ---- tests: source allow-lists ---- */
 
 #define OUTSIDE "100.65.7.7"
@@ -3331,6 +3490,12 @@ static const struct test tests[] = {
 	{ "ct_one_way_traffic_keeps_reply_entry_alive", test_ct_one_way_traffic_keeps_reply_alive },
 	{ "ct_entry_touched_after_clock_read_not_expired",
 	  test_ct_entry_touched_after_clock_read_not_expired },
+	{ "ct_lost_reply_entry_restored_xdp", test_ct_lost_reply_restored_xdp },
+	{ "ct_lost_reply_entry_restored_tc_ingress", test_ct_lost_reply_restored_tc },
+	{ "ct_lost_entries_of_remapped_flow_restored_keep_port",
+	  test_ct_lost_entries_of_remapped_flow_restored },
+	{ "ct_restore_never_overwrites_another_flow", test_ct_restore_never_overwrites },
+	{ "ct_syn_clears_fin_rst_of_previous_connection", test_ct_syn_clears_close_flags },
 	{ "allow_xdp_admits_listed_drops_others", test_allow_xdp_admits_listed_drops_others },
 	{ "allow_tc_ingress_admits_listed_drops_others",
 	  test_allow_tc_ingress_admits_listed_drops_others },
