@@ -93,7 +93,6 @@ struct bpfport_counters {
 	__u64 tx_packets; /* container -> client (replies) */
 	__u64 tx_bytes;
 	__u64 dropped_packets; /* new flows from sources outside the allow-list */
-	__u64 reserved[3];
 };
 
 /*
@@ -194,9 +193,9 @@ struct bpfport_port_key {
 /* Default and maximum sizes; the loader may size ct differently. */
 #define BPFPORT_MAX_BINDINGS 65536
 #define BPFPORT_CT_DEFAULT_ENTRIES 262144
-#define BPFPORT_SOCK_REV_ENTRIES 65536
+#define BPFPORT_SOCK_REV_ENTRIES 16384
 #define BPFPORT_LOCAL_ADDRS_MAX 1024
 #define BPFPORT_ALLOW_MAX 65536
-#define BPFPORT_FRAG_ENTRIES 8192
+#define BPFPORT_FRAG_ENTRIES 4096
 
 #endif /* BPFPORT_H */
