@@ -31,10 +31,15 @@
 #define TCP_FLAG_SYN 0x02
 #define TCP_FLAG_RST 0x04
 
-/* Longest header chains we read: Ethernet, IPv4 with options, TCP; and
- * Ethernet, IPv6, a few extension headers, TCP. */
-#define PARSE_PULL_LEN (ETH_HLEN + 60 + 20)
-#define PARSE_PULL_LEN6 (ETH_HLEN + 40 + 128 + 20)
+/*
+ * TC pulls headers into the skb's linear part step by step, only as far as
+ * each one ends: TCP hands over GSO packets whose linear part ends right
+ * after the TCP options, in a clone whose header may be written in place.
+ * Pulling past it would copy the header and some payload into a new head,
+ * on every packet of a bulk transfer.
+ */
+#define PARSE_PULL_L3 (ETH_HLEN + 40) /* an IPv6 header, or IPv4 and more */
+#define PARSE_PULL_EXT6 (ETH_HLEN + 40 + 128 + 20) /* IPv6 extension headers */
 
 /* Extension headers walked before giving up: real traffic has one or two. */
 #define IPV6_EXT_MAX 6
@@ -88,15 +93,18 @@ static __always_inline __u32 pkt_l4_csum_off(const struct pkt *p)
 
 static __always_inline int parse_l4(void *ctx, const bool xdp, struct pkt *p)
 {
-	void *data = ctx_data(ctx, xdp), *data_end = ctx_data_end(ctx, xdp);
 	__u32 l3_end = p->l3_off + p->l3_len;
+	__u32 l4_len = p->proto == IPPROTO_TCP ? sizeof(struct tcphdr) : sizeof(struct udphdr);
+	void *data, *data_end;
 
 	if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6_NUM)
 		return p->l4_off + 8 <= l3_end ? PARSE_ICMP : PARSE_SKIP;
 	/* The L4 header must lie inside the IP packet, not in Ethernet padding. */
-	if (p->l4_off + (p->proto == IPPROTO_TCP ? sizeof(struct tcphdr) : sizeof(struct udphdr)) >
-	    l3_end)
+	if (p->l4_off + l4_len > l3_end)
 		return PARSE_SKIP;
+	ctx_pull(ctx, xdp, p->l4_off + l4_len);
+	data = ctx_data(ctx, xdp);
+	data_end = ctx_data_end(ctx, xdp);
 
 	if (p->proto == IPPROTO_TCP) {
 		struct tcphdr *th = data + p->l4_off;
@@ -213,6 +221,8 @@ static __always_inline int parse_ipv6(void *ctx, const bool xdp, struct pkt *p)
 	__builtin_memcpy(p->daddr.a, &ip6->daddr, sizeof(p->daddr.a));
 	nexthdr = ip6->nexthdr;
 	off = p->l3_off + sizeof(*ip6);
+	if (nexthdr != IPPROTO_TCP && nexthdr != IPPROTO_UDP && nexthdr != IPPROTO_ICMPV6_NUM)
+		ctx_pull(ctx, xdp, PARSE_PULL_EXT6);
 	for (int i = 0; i < IPV6_EXT_MAX; i++) {
 		int len;
 
@@ -240,7 +250,7 @@ static __always_inline int parse_packet(void *ctx, const bool xdp, struct pkt *p
 	void *data, *data_end;
 	struct ethhdr *eth;
 
-	ctx_pull(ctx, xdp, PARSE_PULL_LEN);
+	ctx_pull(ctx, xdp, PARSE_PULL_L3);
 	data = ctx_data(ctx, xdp);
 	data_end = ctx_data_end(ctx, xdp);
 	eth = data;
@@ -252,10 +262,8 @@ static __always_inline int parse_packet(void *ctx, const bool xdp, struct pkt *p
 	p->len = ctx_len(ctx, xdp);
 	if (eth->h_proto == bpf_htons(ETH_P_IP))
 		return parse_ipv4(ctx, xdp, p);
-	if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
-		ctx_pull(ctx, xdp, PARSE_PULL_LEN6);
+	if (eth->h_proto == bpf_htons(ETH_P_IPV6))
 		return parse_ipv6(ctx, xdp, p);
-	}
 	return PARSE_SKIP;
 }
 
