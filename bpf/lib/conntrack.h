@@ -102,10 +102,18 @@ static __always_inline struct bpfport_ct_val *ct_lookup(const struct pkt *p, __u
 {
 	struct bpfport_ct_val *v;
 	struct bpfport_ct_key k;
+	__u64 now;
 
 	ct_key_from_pkt(&k, p, dir);
 	v = bpf_map_lookup_elem(&bp_ct, &k);
-	if (v && ct_expired(v, p->proto, ct_now())) {
+	if (!v)
+		return NULL;
+	now = ct_now();
+	/* Seen in the last second: live whatever the timeout (whole seconds),
+	 * so a busy flow skips reading the configuration. Signed: see ct_touch. */
+	if ((__s64)(now - v->last_seen_ns) <= (__s64)NSEC_PER_SEC)
+		return v;
+	if (ct_expired(v, p->proto, now)) {
 		struct bpfport_ct_val *partner;
 		struct bpfport_ct_key pk;
 
@@ -115,7 +123,7 @@ static __always_inline struct bpfport_ct_val *ct_lookup(const struct pkt *p, __u
 		ct_partner_key(&k, v, &pk);
 		partner = bpf_map_lookup_elem(&bp_ct, &pk);
 		if (partner && !ct_idle_expired(v->flags | partner->flags, partner->last_seen_ns,
-						p->proto, ct_now())) {
+						p->proto, now)) {
 			v->last_seen_ns = partner->last_seen_ns;
 			return v;
 		}
