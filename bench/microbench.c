@@ -703,13 +703,14 @@ static bool check_wildcard(long i, const __u8 *out, void *arg)
 struct size_run {
 	long n;
 	struct bench b;
-	struct flow in, rep, v6;
+	struct flow in, rep, v6, v6rep;
 	bool have_v6;
 };
 
-/* IPv6 entries for a hot hit, if the datapath translates IPv6 ("n/a" otherwise). */
+/* IPv6 entries for a hot hit and reply, if the datapath translates IPv6 ("n/a" otherwise). */
 static int prepare_ipv6(struct size_run *sr)
 {
+	bool reply_ok;
 	struct flow f = { .family = AF_INET6,
 			  .proto = IPPROTO_TCP,
 			  .saddr = v6(1, 7),
@@ -721,11 +722,23 @@ static int prepare_ipv6(struct size_run *sr)
 
 	f2.daddr = ctr;
 	f2.dport = CTR_PORT;
+	sr->v6rep = (struct flow){ .family = AF_INET6,
+				   .proto = IPPROTO_TCP,
+				   .saddr = ctr,
+				   .daddr = f.saddr,
+				   .sport = CTR_PORT,
+				   .dport = f.sport };
 	if (ct_put(sr->b.ct, &f, BPFPORT_CT_INGRESS, ctr, CTR_PORT) ||
-	    ct_put(sr->b.ct, &f2, BPFPORT_CT_INGRESS, f.daddr, f.dport))
+	    ct_put(sr->b.ct, &f2, BPFPORT_CT_INGRESS, f.daddr, f.dport) ||
+	    ct_put(sr->b.ct, &sr->v6rep, BPFPORT_CT_REPLY, f.daddr, f.dport) ||
+	    add_cycle(sr->b.ct, &f, &sr->v6rep, ctr, CTR_PORT))
 		return -1;
 	sr->v6 = f;
-	return expect(sr->b.xdp, &f, true, ctr, CTR_PORT, &sr->have_v6);
+	if (expect(sr->b.xdp, &f, true, ctr, CTR_PORT, &sr->have_v6) ||
+	    expect(sr->b.tc_out, &sr->v6rep, false, f.daddr, f.dport, &reply_ok))
+		return -1;
+	sr->have_v6 = sr->have_v6 && reply_ok;
+	return 0;
 }
 
 /* Load maps sized for n, fill n bindings and n flows, check flow 0 both ways. */
@@ -760,7 +773,7 @@ static int prepare_size(const struct cfg *c, struct size_run *sr, long n)
 	return prepare_ipv6(sr);
 }
 
-#define HOT_CASES 5
+#define HOT_CASES 7
 
 /* Every hot case of every size in one round-robin, so sizes compare fairly. */
 static int bench_hot(const struct cfg *c, struct size_run *sr, int nsizes)
@@ -772,6 +785,12 @@ static int bench_hot(const struct cfg *c, struct size_run *sr, int nsizes)
 		return -1;
 	for (int i = 0; i < nsizes; i++) {
 		struct bench *b = &sr[i].b;
+		struct flow miss6 = { .family = AF_INET6,
+				      .proto = IPPROTO_TCP,
+				      .saddr = v6(9, 7),
+				      .daddr = v6(2, 1),
+				      .sport = 5555,
+				      .dport = 9 };
 		const struct {
 			const char *name;
 			int prog, floor;
@@ -782,6 +801,8 @@ static int bench_hot(const struct cfg *c, struct size_run *sr, int nsizes)
 			{ "reply", b->tc_out, b->tc_pass, &sr[i].rep },
 			{ "miss", b->xdp, b->xdp_pass, NULL },
 			{ "hit_ipv6", b->xdp, b->xdp_pass, &sr[i].v6 },
+			{ "reply_ipv6", b->tc_out, b->tc_pass, &sr[i].v6rep },
+			{ "miss_ipv6", b->xdp, b->xdp_pass, &miss6 },
 		};
 		struct flow miss = { .family = AF_INET,
 				     .proto = IPPROTO_TCP,
@@ -791,7 +812,7 @@ static int bench_hot(const struct cfg *c, struct size_run *sr, int nsizes)
 				     .dport = 9 };
 
 		for (int k = 0; k < HOT_CASES; k++) {
-			if (!strcmp(cases[k].name, "hit_ipv6") && !sr[i].have_v6)
+			if (strstr(cases[k].name, "_ipv6") && !sr[i].have_v6)
 				continue;
 			hc[n].name = cases[k].name;
 			hc[n].n = sr[i].n;
@@ -807,7 +828,9 @@ static int bench_hot(const struct cfg *c, struct size_run *sr, int nsizes)
 		report(hc[k].name, hc[k].n, hc[k].ns, hc[k].floor_ns);
 	for (int i = 0; i < nsizes; i++)
 		if (!sr[i].have_v6)
-			emit("micro\thit_ipv6\t%ld\tn/a\tn/a\n", sr[i].n);
+			emit("micro\thit_ipv6\t%ld\tn/a\tn/a\nmicro\treply_ipv6\t%ld\tn/a\tn/a\n"
+			     "micro\tmiss_ipv6\t%ld\tn/a\tn/a\n",
+			     sr[i].n, sr[i].n, sr[i].n);
 	err = 0;
 out:
 	free(hc);

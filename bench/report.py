@@ -55,6 +55,8 @@ MICRO = {
     "reply": "reply translation, TC egress",
     "miss": "miss (no binding, no flow), XDP",
     "hit_ipv6": "translation hit, IPv6, XDP",
+    "reply_ipv6": "reply translation, IPv6, TC egress",
+    "miss_ipv6": "miss, IPv6, XDP",
     "hit_spread": "hit, random flow each packet (cache misses)",
     "reply_spread": "reply, random flow each packet",
     "new_flow": "new flow: binding hit + 2 conntrack inserts",
