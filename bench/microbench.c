@@ -87,7 +87,7 @@ struct flow {
 struct bench {
 	struct bpfport *skel;
 	int xdp, tc_in, tc_out, xdp_pass, tc_pass;
-	int bind, ct, cnt;
+	int bind, ct, cnt, published;
 	long n;
 };
 
@@ -385,6 +385,7 @@ static int bench_load(struct bench *b, __u32 nbind, __u32 nct, __u32 ncnt)
 	b->bind = bpf_map__fd(b->skel->maps.bp_bindings);
 	b->ct = bpf_map__fd(b->skel->maps.bp_ct);
 	b->cnt = bpf_map__fd(b->skel->maps.bp_counters);
+	b->published = bpf_map__fd(b->skel->maps.bp_published);
 	b->tc_pass = load_tc_pass();
 	if (b->tc_pass < 0)
 		return warn("loading the tc pass program: %s", strerror(errno));
@@ -449,6 +450,37 @@ static int fill_bindings(int fd, long n, long slots)
 out:
 	free(k);
 	free(v);
+	return err;
+}
+
+/* Mark a port published, as the CLI does for every binding (lib/dp.c). */
+static int publish(int fd, __u8 family, __u16 port)
+{
+	__u32 idx = BPFPORT_PUBLISHED_WORD(family, IPPROTO_TCP, port);
+	__u64 word = 0;
+
+	if (bpf_map_lookup_elem(fd, &idx, &word))
+		return warn("reading bp_published: %s", strerror(errno));
+	word |= BPFPORT_PUBLISHED_BIT(port);
+	if (bpf_map_update_elem(fd, &idx, &word, BPF_ANY))
+		return warn("writing bp_published: %s", strerror(errno));
+	return 0;
+}
+
+/*
+ * The ports of bindings 0..n-1, the wildcard binding's and the IPv6 flow's;
+ * and the container port: hot cases run one packet back and forth between
+ * the published and the container endpoint, and both halves must be hits.
+ */
+static int publish_ports(int fd, long n)
+{
+	int err = publish(fd, BPFPORT_AF_INET, CTR_PORT)	      ?:
+			  publish(fd, BPFPORT_AF_INET6, CTR_PORT)     ?:
+			  publish(fd, BPFPORT_AF_INET, WILDCARD_PORT) ?:
+			  publish(fd, BPFPORT_AF_INET6, 80);
+
+	for (long i = 0; i < n && i < PORTS_PER_ADDR && !err; i++)
+		err = publish(fd, BPFPORT_AF_INET, bind_port(i));
 	return err;
 }
 
@@ -758,7 +790,8 @@ static int prepare_size(const struct cfg *c, struct size_run *sr, long n)
 	if (bench_load(&sr->b, (__u32)(n + 16), nct, (__u32)slots))
 		return -1;
 	t0 = now_ns();
-	if (fill_bindings(sr->b.bind, n, slots) || fill_flows(sr->b.ct, n, n, slots))
+	if (fill_bindings(sr->b.bind, n, slots) || publish_ports(sr->b.published, n) ||
+	    fill_flows(sr->b.ct, n, n, slots))
 		return -1;
 	emit("note\tfilled %ld bindings and %ld flows (%ld conntrack entries) in %.2f s\n", n, n,
 	     2 * n, (double)(now_ns() - t0) / 1e9);
@@ -773,7 +806,7 @@ static int prepare_size(const struct cfg *c, struct size_run *sr, long n)
 	return prepare_ipv6(sr);
 }
 
-#define HOT_CASES 7
+#define HOT_CASES 8
 
 /* Every hot case of every size in one round-robin, so sizes compare fairly. */
 static int bench_hot(const struct cfg *c, struct size_run *sr, int nsizes)
@@ -791,6 +824,12 @@ static int bench_hot(const struct cfg *c, struct size_run *sr, int nsizes)
 				      .daddr = v6(2, 1),
 				      .sport = 5555,
 				      .dport = 9 };
+		struct flow miss_pub = { .family = AF_INET,
+					 .proto = IPPROTO_TCP,
+					 .saddr = v4(0xcb007107),
+					 .daddr = v4(0xc613ff01),
+					 .sport = 5555,
+					 .dport = bind_port(0) };
 		const struct {
 			const char *name;
 			int prog, floor;
@@ -800,6 +839,7 @@ static int bench_hot(const struct cfg *c, struct size_run *sr, int nsizes)
 			{ "hit_tc", b->tc_in, b->tc_pass, &sr[i].in },
 			{ "reply", b->tc_out, b->tc_pass, &sr[i].rep },
 			{ "miss", b->xdp, b->xdp_pass, NULL },
+			{ "miss_published", b->xdp, b->xdp_pass, &miss_pub },
 			{ "hit_ipv6", b->xdp, b->xdp_pass, &sr[i].v6 },
 			{ "reply_ipv6", b->tc_out, b->tc_pass, &sr[i].v6rep },
 			{ "miss_ipv6", b->xdp, b->xdp_pass, &miss6 },

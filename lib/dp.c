@@ -45,11 +45,10 @@ static int open_map(const char *pin_dir, const char *name)
 
 int dp_open(const char *pin_dir, struct dp *dp)
 {
-	int *fds[] = { &dp->bindings_fd, &dp->ct_fd,	&dp->counters_fd,
-		       &dp->config_fd,	 &dp->ports_fd, &dp->allow_fd };
-	const char *names[] = {
-		MAP_BINDINGS, MAP_CT, MAP_COUNTERS, MAP_CONFIG, MAP_PORTS, MAP_ALLOW
-	};
+	int *fds[] = { &dp->bindings_fd, &dp->ct_fd,	&dp->counters_fd, &dp->config_fd,
+		       &dp->ports_fd,	 &dp->allow_fd, &dp->published_fd };
+	const char *names[] = { MAP_BINDINGS, MAP_CT,	 MAP_COUNTERS, MAP_CONFIG,
+				MAP_PORTS,    MAP_ALLOW, MAP_PUBLISHED };
 	const size_t n = sizeof(fds) / sizeof(fds[0]);
 
 	for (size_t i = 0; i < n; i++)
@@ -68,17 +67,31 @@ int dp_open(const char *pin_dir, struct dp *dp)
 
 void dp_close(struct dp *dp)
 {
-	int fds[] = { dp->bindings_fd, dp->ct_fd,    dp->counters_fd,
-		      dp->config_fd,   dp->ports_fd, dp->allow_fd };
+	int fds[] = { dp->bindings_fd, dp->ct_fd,    dp->counters_fd, dp->config_fd,
+		      dp->ports_fd,    dp->allow_fd, dp->published_fd };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	dp->bindings_fd = dp->ct_fd = dp->counters_fd = dp->config_fd = dp->ports_fd =
-		dp->allow_fd = -1;
+		dp->allow_fd = dp->published_fd = -1;
 }
 
-/* Count one more (delta 1) or one fewer (-1) binding on b's port. */
+/* Mark a port published (on) or not in bp_published. */
+static int published_set(const struct dp *dp, const struct bpfport_port_key *k, bool on)
+{
+	__u16 port = ntohs(k->port);
+	__u32 idx = BPFPORT_PUBLISHED_WORD(k->family, k->proto, port);
+	__u64 word = 0;
+
+	if (bpf_map_lookup_elem(dp->published_fd, &idx, &word))
+		return -errno;
+	word = on ? word | BPFPORT_PUBLISHED_BIT(port) : word & ~BPFPORT_PUBLISHED_BIT(port);
+	return bpf_map_update_elem(dp->published_fd, &idx, &word, BPF_ANY) ? -errno : 0;
+}
+
+/* Count one more (delta 1) or one fewer (-1) binding on b's port; the port
+ * is published while the count is above zero. */
 static int ports_adjust(const struct dp *dp, const struct binding *b, int delta)
 {
 	struct bpfport_port_key key = { .port = htons(b->host_port),
@@ -87,10 +100,38 @@ static int ports_adjust(const struct dp *dp, const struct binding *b, int delta)
 	__u32 count = 0;
 
 	bpf_map_lookup_elem(dp->ports_fd, &key, &count);
-	if (delta < 0 && count <= 1)
-		return bpf_map_delete_elem(dp->ports_fd, &key) && errno != ENOENT ? -errno : 0;
+	if (delta < 0 && count <= 1) {
+		if (bpf_map_delete_elem(dp->ports_fd, &key) && errno != ENOENT)
+			return -errno;
+		return published_set(dp, &key, false);
+	}
 	count += delta;
-	return bpf_map_update_elem(dp->ports_fd, &key, &count, BPF_ANY) ? -errno : 0;
+	if (bpf_map_update_elem(dp->ports_fd, &key, &count, BPF_ANY))
+		return -errno;
+	return published_set(dp, &key, true);
+}
+
+int dp_published_sync(const struct dp *dp)
+{
+	__u64 *words = calloc(BPFPORT_PUBLISHED_WORDS, sizeof(*words));
+	struct bpfport_port_key k, next, *prev = NULL;
+	int err = 0;
+
+	if (!words)
+		return -ENOMEM;
+	while (!bpf_map_get_next_key(dp->ports_fd, prev, &next)) {
+		__u16 port = ntohs(next.port);
+
+		words[BPFPORT_PUBLISHED_WORD(next.family, next.proto, port)] |=
+			BPFPORT_PUBLISHED_BIT(port);
+		k = next;
+		prev = &k;
+	}
+	for (__u32 i = 0; i < BPFPORT_PUBLISHED_WORDS && !err; i++)
+		if (bpf_map_update_elem(dp->published_fd, &i, &words[i], BPF_ANY))
+			err = -errno;
+	free(words);
+	return err;
 }
 
 static void allow_key(const struct binding *b, const struct cidr *c, struct bpfport_allow_key *k)

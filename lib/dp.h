@@ -8,6 +8,7 @@
  *   dp_binding_remove()     delete one binding and its tracked flows
  *   dp_counters_read()      sum a slot's per-CPU counters
  *   dp_map_count()          entries in a map
+ *   dp_published_sync()     rebuild the published-ports bitmap from the port counts
  */
 #ifndef BPFPORT_DP_H
 #define BPFPORT_DP_H
@@ -30,6 +31,7 @@
 #define MAP_LOCAL_ADDRS "bp_local_addrs"
 #define MAP_PORTS "bp_ports"
 #define MAP_ALLOW "bp_allow"
+#define MAP_PUBLISHED "bp_published"
 
 struct dp {
 	int bindings_fd;
@@ -38,6 +40,7 @@ struct dp {
 	int config_fd;
 	int ports_fd;
 	int allow_fd;
+	int published_fd;
 };
 
 /* Paths resolved from flags, then BPFPORT_PIN_DIR / BPFPORT_STATE, then defaults. */
@@ -54,6 +57,8 @@ int dp_ct_flush_slot(const struct dp *dp, __u32 slot);
 int dp_counters_read(const struct dp *dp, __u32 slot, struct bpfport_counters *sum);
 int dp_counters_reset(const struct dp *dp, __u32 slot);
 long dp_map_count(int map_fd);
+/* Rebuild bp_published from bp_ports (maps pinned by an older version). */
+int dp_published_sync(const struct dp *dp);
 /* Write the state's connection-tracking timeouts into the config map. */
 int dp_config_timeouts(const struct dp *dp, const __u32 *timeouts);
 

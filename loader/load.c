@@ -300,6 +300,9 @@ int restore_bindings(void)
 	present = dp_map_count(dp.bindings_fd);
 	if (present != 0) {
 		state_free(&st);
+		err = dp_published_sync(&dp);
+		if (err)
+			pr_err("cannot rebuild the published-ports map: %s", strerror(-err));
 		goto out;
 	}
 	for (size_t i = 0; i < st.n_bindings && !err; i++) {

@@ -81,6 +81,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bp_ports SEC(".maps");
 
+/* Published ports as a bitmap (bpfport.h): a plain array, so a lookup costs
+ * next to nothing on the path of every packet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BPFPORT_PUBLISHED_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bp_published SEC(".maps");
+
 /* Source CIDRs admitted per binding (value unused); see bpfport_allow_key. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);

@@ -3,7 +3,8 @@
  * The two halves of publishing a port, shared by the XDP and TC programs.
  *
  *   translate_ingress()  client -> published endpoint becomes client -> container;
- *                        VERDICT_DROP for a source the binding's allow-list refuses
+ *                        VERDICT_DROP for a source the binding's allow-list refuses;
+ *                        a port nobody publishes costs one array lookup
  *   translate_reply()    container -> client becomes published endpoint -> client
  *   translate_bridge()   on the containers' bridge: flows from containers to
  *                        published ports, hairpin ones both ways
@@ -70,6 +71,16 @@ static __always_inline bool ct_translate(void *ctx, const bool xdp, const struct
 	return op.has_peer_addr;
 }
 
+/* Some binding publishes the packet's destination port (bp_published). */
+static __always_inline bool port_published(const struct pkt *p)
+{
+	__u16 port = bpf_ntohs(p->dport);
+	__u32 idx = BPFPORT_PUBLISHED_WORD(p->family, p->proto, port);
+	__u64 *word = bpf_map_lookup_elem(&bp_published, &idx);
+
+	return word && (*word & BPFPORT_PUBLISHED_BIT(port));
+}
+
 /* Specific address first, then the wildcard, as Docker's DNAT rules match. */
 static __always_inline struct bpfport_bind_val *binding_lookup(void *ctx, const bool xdp,
 							       const struct pkt *p)
@@ -133,6 +144,12 @@ static __always_inline enum verdict translate_ingress(void *ctx, const bool xdp)
 	}
 	if (addr_is_loopback(&p))
 		return VERDICT_PASS;
+	/* Ingress entries are keyed by the published endpoint, so a port
+	 * nobody publishes has neither a flow nor a binding. */
+	if (!port_published(&p)) {
+		frag_forget(&p, BPFPORT_CT_INGRESS);
+		return VERDICT_PASS;
+	}
 
 	ctv = ct_lookup(&p, BPFPORT_CT_INGRESS);
 	if (ctv) {

@@ -49,7 +49,7 @@
 
 static struct bpfport *skel;
 static int fd_xdp, fd_tc_in, fd_tc_out;
-static int fd_bind, fd_ct, fd_cnt, fd_cfg, fd_allow, fd_frags;
+static int fd_bind, fd_ct, fd_cnt, fd_cfg, fd_allow, fd_frags, fd_published;
 static int lo_ifindex = 1;
 static bool have_veth, have_ipv6, have_veth6;
 static char why[1024];
@@ -121,6 +121,7 @@ static bool load_skeleton(void)
 	fd_cfg = bpf_map__fd(skel->maps.bp_config);
 	fd_allow = bpf_map__fd(skel->maps.bp_allow);
 	fd_frags = bpf_map__fd(skel->maps.bp_frags);
+	fd_published = bpf_map__fd(skel->maps.bp_published);
 	return true;
 }
 
@@ -176,6 +177,8 @@ static bool bind_add_flags(const char *host, uint16_t hport, uint8_t proto, cons
 	v.slot = slot;
 	v.flags = flags;
 	CHECK(!bpf_map_update_elem(fd_bind, &k, &v, BPF_ANY), "adding binding: %s",
+	      strerror(errno));
+	CHECK(harness_publish(fd_published, k.family, proto, hport, true), "publishing: %s",
 	      strerror(errno));
 	return true;
 }
@@ -273,6 +276,7 @@ static void maps_reset(void)
 	map_clear(fd_ct, &ck);
 	map_clear(fd_allow, &(struct bpfport_allow_key){});
 	map_clear(fd_frags, &(struct bpfport_frag_key){});
+	harness_unpublish_all(fd_published);
 	/* The loader's defaults: expiry is on, but nothing here is ever idle. */
 	config_set(BPFPORT_CT_TIMEOUT_TCP, BPFPORT_CT_TIMEOUT_TCP_CLOSE, BPFPORT_CT_TIMEOUT_TCP_RST,
 		   BPFPORT_CT_TIMEOUT_UDP);
@@ -3053,6 +3057,56 @@ static bool test_ct_entry_touched_after_clock_read_not_expired(void)
 	return expect_snat(fd_tc_out, &reply, HOST, 80, "reply, the same");
 }
 
+/* ---- tests: ports nobody publishes (bp_published) ---- */
+
+/* A port whose bit is clear is not looked up at all: not even a flow's
+ * entries or a binding on it are found; setting the bit brings them back. */
+static bool test_unpublished_port_skips_lookups(void)
+{
+	struct pkt_spec s = tcp_pkt(HOST, 80, 53600);
+	uint8_t buf[PKT_MAX];
+	size_t len = pkt_build(buf, &s);
+
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, SLOT));
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "published"));
+	CHECK(harness_publish(fd_published, BPFPORT_AF_INET, IPPROTO_TCP, 80, false),
+	      "unpublishing: %s", strerror(errno));
+	TRY(expect_spec_untouched(fd_xdp, &s, "flow and binding there, port not published"));
+	TRY(expect_spec_untouched(fd_tc_in, &s, "the same through tc_ingress"));
+	CHECK(harness_publish(fd_published, BPFPORT_AF_INET, IPPROTO_TCP, 80, true),
+	      "publishing: %s", strerror(errno));
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "published again"));
+	return expect_counters(SLOT, 2, 2 * len, 0, 0);
+}
+
+/* One bit per port, family and protocol: clearing UDP/80 over IPv4 leaves
+ * TCP/80, TCP/81 and IPv6 TCP/80 alone; ports 64 apart share no bit. */
+static bool test_published_bits_per_port_family_proto(void)
+{
+	/* Client ports of their own: one port to one container endpoint through
+	 * two published ports would be remapped (check_remap_clash). */
+	struct pkt_spec t = tcp_pkt(HOST, 80, 53700), u = udp_pkt(HOST, 80, 53701);
+	struct pkt_spec t81 = tcp_pkt(HOST, 81, 53702), t144 = tcp_pkt(HOST, 144, 53703);
+	struct pkt_spec t6 = tcp6_pkt(HOST6, 80, 53704);
+
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, SLOT));
+	TRY(bind_add(HOST, 80, IPPROTO_UDP, CTR, 8080, SLOT));
+	TRY(bind_add(HOST, 81, IPPROTO_TCP, CTR, 8080, SLOT));
+	TRY(bind_add(HOST, 144, IPPROTO_TCP, CTR, 8080, SLOT));
+	TRY(bind_add(HOST6, 80, IPPROTO_TCP, CTR6, 8080, SLOT));
+	CHECK(harness_publish(fd_published, BPFPORT_AF_INET, IPPROTO_UDP, 80, false),
+	      "unpublishing: %s", strerror(errno));
+	TRY(expect_spec_untouched(fd_xdp, &u, "UDP/80, unpublished"));
+	TRY(expect_dnat(fd_xdp, &t, CTR, 8080, "TCP/80"));
+	TRY(expect_dnat(fd_xdp, &t81, CTR, 8080, "TCP/81"));
+	TRY(expect_dnat(fd_xdp, &t144, CTR, 8080, "TCP/144"));
+	TRY(expect_dnat(fd_xdp, &t6, CTR6, 8080, "IPv6 TCP/80"));
+	CHECK(harness_publish(fd_published, BPFPORT_AF_INET, IPPROTO_TCP, 144, false),
+	      "unpublishing: %s", strerror(errno));
+	TRY(expect_spec_untouched(fd_xdp, &t144, "TCP/144, unpublished"));
+	return expect_dnat(fd_xdp, &t81, CTR, 8080, "TCP/81, 64 ports away");
+}
+
 /* ---- tests: a flow that lost one of its two entries (LRU eviction) ---- */
 
 /* The entry for s/dir holds the same translation as want (times aside). */
@@ -3490,6 +3544,8 @@ static const struct test tests[] = {
 	{ "ct_one_way_traffic_keeps_reply_entry_alive", test_ct_one_way_traffic_keeps_reply_alive },
 	{ "ct_entry_touched_after_clock_read_not_expired",
 	  test_ct_entry_touched_after_clock_read_not_expired },
+	{ "unpublished_port_skips_flow_and_binding", test_unpublished_port_skips_lookups },
+	{ "published_bits_per_port_family_protocol", test_published_bits_per_port_family_proto },
 	{ "ct_lost_reply_entry_restored_xdp", test_ct_lost_reply_restored_xdp },
 	{ "ct_lost_reply_entry_restored_tc_ingress", test_ct_lost_reply_restored_tc },
 	{ "ct_lost_entries_of_remapped_flow_restored_keep_port",

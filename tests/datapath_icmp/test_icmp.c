@@ -107,7 +107,7 @@ static const struct fam *const FAMS[] = { &F4, &F6 };
 
 static struct bpfport *skel;
 static int fd_xdp, fd_tc_in, fd_tc_out;
-static int fd_bind, fd_ct, fd_cnt, fd_cfg, fd_frags;
+static int fd_bind, fd_ct, fd_cnt, fd_cfg, fd_frags, fd_published;
 static char why[2048];
 
 #define CHECK(cond, ...)                                         \
@@ -152,6 +152,7 @@ static bool load_skeleton(void)
 	fd_cnt = bpf_map__fd(skel->maps.bp_counters);
 	fd_cfg = bpf_map__fd(skel->maps.bp_config);
 	fd_frags = bpf_map__fd(skel->maps.bp_frags);
+	fd_published = bpf_map__fd(skel->maps.bp_published);
 	return true;
 }
 
@@ -180,6 +181,7 @@ static void maps_reset(void)
 	map_clear(fd_bind, &(struct bpfport_bind_key){});
 	map_clear(fd_ct, &(struct bpfport_ct_key){});
 	map_clear(fd_frags, &(struct bpfport_frag_key){});
+	harness_unpublish_all(fd_published);
 	bpf_map_update_elem(fd_cfg, &slot, &c, BPF_ANY);
 	for (slot = 0; slot < 16 && zero; slot++)
 		bpf_map_update_elem(fd_cnt, &slot, zero, BPF_ANY);
@@ -208,6 +210,8 @@ static bool bind_add(const char *host, uint16_t hport, uint8_t proto, const char
 	k.family = addr_parse(host, &k.host_addr);
 	addr_parse(ctr, &v.container_addr);
 	CHECK(!bpf_map_update_elem(fd_bind, &k, &v, BPF_ANY), "adding binding: %s",
+	      strerror(errno));
+	CHECK(harness_publish(fd_published, k.family, proto, hport, true), "publishing: %s",
 	      strerror(errno));
 	return true;
 }
