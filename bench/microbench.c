@@ -50,6 +50,7 @@
 
 #include "bpfport.h"
 #include "bpfport.skel.h"
+#include "published.h"
 
 #define XDP_PASS_RET 2
 #define TC_ACT_UNSPEC (-1)
@@ -453,18 +454,12 @@ out:
 	return err;
 }
 
-/* Mark a port published, as the CLI does for every binding (lib/dp.c). */
+/* Mark a TCP port published, as the CLI does for every binding (lib/dp.c). */
 static int publish(int fd, __u8 family, __u16 port)
 {
-	__u32 idx = BPFPORT_PUBLISHED_WORD(family, IPPROTO_TCP, port);
-	__u64 word = 0;
+	int err = published_set(fd, family, IPPROTO_TCP, port, true);
 
-	if (bpf_map_lookup_elem(fd, &idx, &word))
-		return warn("reading bp_published: %s", strerror(errno));
-	word |= BPFPORT_PUBLISHED_BIT(port);
-	if (bpf_map_update_elem(fd, &idx, &word, BPF_ANY))
-		return warn("writing bp_published: %s", strerror(errno));
-	return 0;
+	return err ? warn("publishing port %u: %s", port, strerror(-err)) : 0;
 }
 
 /*

@@ -11,6 +11,7 @@
 #include <bpf/libbpf.h>
 
 #include "dp.h"
+#include "published.h"
 #include "state.h"
 
 const char *dp_pin_dir(const char *flag)
@@ -77,19 +78,6 @@ void dp_close(struct dp *dp)
 		dp->allow_fd = dp->published_fd = -1;
 }
 
-/* Mark a port published (on) or not in bp_published. */
-static int published_set(const struct dp *dp, const struct bpfport_port_key *k, bool on)
-{
-	__u16 port = ntohs(k->port);
-	__u32 idx = BPFPORT_PUBLISHED_WORD(k->family, k->proto, port);
-	__u64 word = 0;
-
-	if (bpf_map_lookup_elem(dp->published_fd, &idx, &word))
-		return -errno;
-	word = on ? word | BPFPORT_PUBLISHED_BIT(port) : word & ~BPFPORT_PUBLISHED_BIT(port);
-	return bpf_map_update_elem(dp->published_fd, &idx, &word, BPF_ANY) ? -errno : 0;
-}
-
 /* Count one more (delta 1) or one fewer (-1) binding on b's port; the port
  * is published while the count is above zero. */
 static int ports_adjust(const struct dp *dp, const struct binding *b, int delta)
@@ -103,12 +91,12 @@ static int ports_adjust(const struct dp *dp, const struct binding *b, int delta)
 	if (delta < 0 && count <= 1) {
 		if (bpf_map_delete_elem(dp->ports_fd, &key) && errno != ENOENT)
 			return -errno;
-		return published_set(dp, &key, false);
+		return published_set(dp->published_fd, b->family, b->proto, b->host_port, false);
 	}
 	count += delta;
 	if (bpf_map_update_elem(dp->ports_fd, &key, &count, BPF_ANY))
 		return -errno;
-	return published_set(dp, &key, true);
+	return published_set(dp->published_fd, b->family, b->proto, b->host_port, true);
 }
 
 int dp_published_sync(const struct dp *dp)

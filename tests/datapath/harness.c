@@ -6,8 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <netinet/in.h>
-
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -71,18 +69,6 @@ struct bpfport *harness_load(char *why, size_t whylen)
 		return NULL;
 	}
 	return skel;
-}
-
-bool harness_publish(int published_fd, unsigned char family, unsigned char proto,
-		     unsigned short port, bool on)
-{
-	__u32 idx = BPFPORT_PUBLISHED_WORD(family, proto, port);
-	__u64 word = 0;
-
-	if (bpf_map_lookup_elem(published_fd, &idx, &word))
-		return false;
-	word = on ? word | BPFPORT_PUBLISHED_BIT(port) : word & ~BPFPORT_PUBLISHED_BIT(port);
-	return !bpf_map_update_elem(published_fd, &idx, &word, BPF_ANY);
 }
 
 void harness_unpublish_all(int published_fd)

@@ -7,8 +7,8 @@
  *   harness_load()       open and load the skeleton, no map pinned
  *   harness_libbpf_log() libbpf's warnings so far (show them on failure)
  *   harness_write_file() write a string to a file (a /proc/sys knob)
- *   harness_publish()    mark a port published in bp_published, or not
- *   harness_unpublish_all()  clear bp_published
+ *   harness_unpublish_all()  clear bp_published (published_set(), lib/published.h,
+ *                            marks one port, as the CLI does for every binding)
  */
 #ifndef BPFPORT_TEST_HARNESS_H
 #define BPFPORT_TEST_HARNESS_H
@@ -22,9 +22,6 @@ struct bpfport;
 struct bpfport *harness_load(char *why, size_t whylen);
 const char *harness_libbpf_log(void);
 bool harness_write_file(const char *path, const char *s);
-/* As the CLI does for every binding (lib/dp.c); port in host order. */
-bool harness_publish(int published_fd, unsigned char family, unsigned char proto,
-		     unsigned short port, bool on);
 void harness_unpublish_all(int published_fd);
 
 #endif /* BPFPORT_TEST_HARNESS_H */

@@ -29,6 +29,7 @@
 #include "bpfport.h"
 #include "bpfport.skel.h"
 #include "harness.h"
+#include "published.h"
 #include "pkt.h"
 
 #define TC_ACT_UNSPEC (-1)
@@ -178,7 +179,7 @@ static bool bind_add_flags(const char *host, uint16_t hport, uint8_t proto, cons
 	v.flags = flags;
 	CHECK(!bpf_map_update_elem(fd_bind, &k, &v, BPF_ANY), "adding binding: %s",
 	      strerror(errno));
-	CHECK(harness_publish(fd_published, k.family, proto, hport, true), "publishing: %s",
+	CHECK(!published_set(fd_published, k.family, proto, hport, true), "publishing: %s",
 	      strerror(errno));
 	return true;
 }
@@ -3069,11 +3070,11 @@ static bool test_unpublished_port_skips_lookups(void)
 
 	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, SLOT));
 	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "published"));
-	CHECK(harness_publish(fd_published, BPFPORT_AF_INET, IPPROTO_TCP, 80, false),
+	CHECK(!published_set(fd_published, BPFPORT_AF_INET, IPPROTO_TCP, 80, false),
 	      "unpublishing: %s", strerror(errno));
 	TRY(expect_spec_untouched(fd_xdp, &s, "flow and binding there, port not published"));
 	TRY(expect_spec_untouched(fd_tc_in, &s, "the same through tc_ingress"));
-	CHECK(harness_publish(fd_published, BPFPORT_AF_INET, IPPROTO_TCP, 80, true),
+	CHECK(!published_set(fd_published, BPFPORT_AF_INET, IPPROTO_TCP, 80, true),
 	      "publishing: %s", strerror(errno));
 	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "published again"));
 	return expect_counters(SLOT, 2, 2 * len, 0, 0);
@@ -3094,14 +3095,14 @@ static bool test_published_bits_per_port_family_proto(void)
 	TRY(bind_add(HOST, 81, IPPROTO_TCP, CTR, 8080, SLOT));
 	TRY(bind_add(HOST, 144, IPPROTO_TCP, CTR, 8080, SLOT));
 	TRY(bind_add(HOST6, 80, IPPROTO_TCP, CTR6, 8080, SLOT));
-	CHECK(harness_publish(fd_published, BPFPORT_AF_INET, IPPROTO_UDP, 80, false),
+	CHECK(!published_set(fd_published, BPFPORT_AF_INET, IPPROTO_UDP, 80, false),
 	      "unpublishing: %s", strerror(errno));
 	TRY(expect_spec_untouched(fd_xdp, &u, "UDP/80, unpublished"));
 	TRY(expect_dnat(fd_xdp, &t, CTR, 8080, "TCP/80"));
 	TRY(expect_dnat(fd_xdp, &t81, CTR, 8080, "TCP/81"));
 	TRY(expect_dnat(fd_xdp, &t144, CTR, 8080, "TCP/144"));
 	TRY(expect_dnat(fd_xdp, &t6, CTR6, 8080, "IPv6 TCP/80"));
-	CHECK(harness_publish(fd_published, BPFPORT_AF_INET, IPPROTO_TCP, 144, false),
+	CHECK(!published_set(fd_published, BPFPORT_AF_INET, IPPROTO_TCP, 144, false),
 	      "unpublishing: %s", strerror(errno));
 	TRY(expect_spec_untouched(fd_xdp, &t144, "TCP/144, unpublished"));
 	return expect_dnat(fd_xdp, &t81, CTR, 8080, "TCP/81, 64 ports away");

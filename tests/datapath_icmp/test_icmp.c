@@ -35,6 +35,7 @@
 #include "bpfport.skel.h"
 #include "icmp_pkt.h"
 #include "harness.h"
+#include "published.h"
 #include "pkt.h"
 
 #define TC_ACT_UNSPEC (-1)
@@ -211,7 +212,7 @@ static bool bind_add(const char *host, uint16_t hport, uint8_t proto, const char
 	addr_parse(ctr, &v.container_addr);
 	CHECK(!bpf_map_update_elem(fd_bind, &k, &v, BPF_ANY), "adding binding: %s",
 	      strerror(errno));
-	CHECK(harness_publish(fd_published, k.family, proto, hport, true), "publishing: %s",
+	CHECK(!published_set(fd_published, k.family, proto, hport, true), "publishing: %s",
 	      strerror(errno));
 	return true;
 }
