@@ -40,6 +40,16 @@ static __always_inline __u64 ct_now(void)
 	return bpf_ktime_get_coarse_ns();
 }
 
+/*
+ * Seen within the last second: live whatever the timeout (timeouts are whole
+ * seconds), and not worth a new last-seen store. Signed: the coarse clock may
+ * trail a precise last_seen (ct_create, another CPU) by a tick.
+ */
+static __always_inline bool ct_seen_last_second(const struct bpfport_ct_val *v, __u64 now)
+{
+	return (__s64)(now - v->last_seen_ns) <= (__s64)NSEC_PER_SEC;
+}
+
 /* Idle longer than the timeout for a flow in the state flags describe. */
 static __always_inline bool ct_idle_expired(__u8 flags, __u64 last_seen, __u8 proto, __u64 now)
 {
@@ -76,7 +86,7 @@ static __always_inline void ct_partner_key(const struct bpfport_ct_key *k,
 					   const struct bpfport_ct_val *v,
 					   struct bpfport_ct_key *pk)
 {
-	bool peer = v->peer_addr.a[0] | v->peer_addr.a[1] | v->peer_addr.a[2] | v->peer_addr.a[3];
+	bool peer = !addr_is_zero(&v->peer_addr);
 
 	__builtin_memset(pk, 0, sizeof(*pk));
 	pk->family = k->family;
@@ -109,9 +119,8 @@ static __always_inline struct bpfport_ct_val *ct_lookup(const struct pkt *p, __u
 	if (!v)
 		return NULL;
 	now = ct_now();
-	/* Seen in the last second: live whatever the timeout (whole seconds),
-	 * so a busy flow skips reading the configuration. Signed: see ct_touch. */
-	if ((__s64)(now - v->last_seen_ns) <= (__s64)NSEC_PER_SEC)
+	/* A busy flow skips reading the configuration. */
+	if (ct_seen_last_second(v, now))
 		return v;
 	if (ct_expired(v, p->proto, now)) {
 		struct bpfport_ct_val *partner;
@@ -141,7 +150,7 @@ static __always_inline void ct_partner_val(const struct bpfport_ct_key *k,
 					   const struct bpfport_ct_val *v,
 					   struct bpfport_ct_val *pv)
 {
-	bool peer = v->peer_addr.a[0] | v->peer_addr.a[1] | v->peer_addr.a[2] | v->peer_addr.a[3];
+	bool peer = !addr_is_zero(&v->peer_addr);
 	bool ingress = k->dir == BPFPORT_CT_INGRESS;
 
 	__builtin_memset(pv, 0, sizeof(*pv));
@@ -189,9 +198,8 @@ static __always_inline bool ct_touch(struct bpfport_ct_val *v, const struct pkt 
 	__u64 now = ct_now();
 	bool refreshed = false;
 
-	/* Skip the store when nothing changed much: fewer dirtied cache lines.
-	 * Signed: the coarse clock may trail a precise last_seen by a tick. */
-	if ((__s64)(now - v->last_seen_ns) > (__s64)NSEC_PER_SEC) {
+	/* Skip the store when nothing changed much: fewer dirtied cache lines. */
+	if (!ct_seen_last_second(v, now)) {
 		v->last_seen_ns = now;
 		refreshed = true;
 	}

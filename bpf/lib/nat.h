@@ -41,11 +41,6 @@ struct nat_op {
 	__be16 peer_port;
 };
 
-static __always_inline bool addr_is_zero(const struct bpfport_addr *a)
-{
-	return !(a->a[0] | a->a[1] | a->a[2] | a->a[3]);
-}
-
 /*
  * XDP cannot see whether a packet's L4 checksum is complete or partial. A
  * partial one (a local stack behind a veth) holds exactly the pseudo-header

@@ -85,6 +85,11 @@ struct pkt {
 	__u8 frag_proto; /* what follows the fragmentation: the same in every fragment */
 };
 
+static __always_inline bool addr_is_zero(const struct bpfport_addr *a)
+{
+	return !(a->a[0] | a->a[1] | a->a[2] | a->a[3]);
+}
+
 /* Offset of the L4 checksum field, which differs between TCP and UDP. */
 static __always_inline __u32 pkt_l4_csum_off(const struct pkt *p)
 {
