@@ -745,18 +745,15 @@ static int prepare_ipv6(struct size_run *sr)
 			  .sport = 40000,
 			  .dport = 80 };
 	struct bpfport_addr ctr = v6(3, 8);
-	struct flow f2 = f;
 
-	f2.daddr = ctr;
-	f2.dport = CTR_PORT;
 	sr->v6rep = (struct flow){ .family = AF_INET6,
 				   .proto = IPPROTO_TCP,
 				   .saddr = ctr,
 				   .daddr = f.saddr,
 				   .sport = CTR_PORT,
 				   .dport = f.sport };
+	/* The flow's two entries, and the two that map its rewritten packets back. */
 	if (ct_put(sr->b.ct, &f, BPFPORT_CT_INGRESS, ctr, CTR_PORT) ||
-	    ct_put(sr->b.ct, &f2, BPFPORT_CT_INGRESS, f.daddr, f.dport) ||
 	    ct_put(sr->b.ct, &sr->v6rep, BPFPORT_CT_REPLY, f.daddr, f.dport) ||
 	    add_cycle(sr->b.ct, &f, &sr->v6rep, ctr, CTR_PORT))
 		return -1;
