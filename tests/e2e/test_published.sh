@@ -11,13 +11,20 @@ e2e_init test_published
 MAP=$PIN_DIR/maps/bp_published
 URL=http://$HOST_IP:80/
 
-# bit FAMILY PROTO PORT: prints 1 or 0 (bpfport.h BPFPORT_PUBLISHED_WORD).
+# word_key FAMILY PROTO PORT: the map key (4 bytes) of the word holding the
+# port's bit, as bpfport.h's BPFPORT_PUBLISHED_WORD computes it.
+word_key() {
+	local kind=0 idx
+	[ "$1" = 6 ] && kind=$((kind + 2))
+	[ "$2" = udp ] && kind=$((kind + 1))
+	idx=$((kind * 1024 + $3 / 64))
+	echo "$((idx & 255)) $((idx >> 8 & 255)) 0 0"
+}
+# bit FAMILY PROTO PORT: prints 1 or 0.
 bit() {
-	local fam=$1 proto=$2 port=$3 kind=0 idx
-	[ "$fam" = 6 ] && kind=$((kind + 2))
-	[ "$proto" = udp ] && kind=$((kind + 1))
-	idx=$((kind * 1024 + port / 64))
-	bpftool -j map lookup pinned "$MAP" key $((idx & 255)) $((idx >> 8 & 255)) 0 0 |
+	local port=$3
+	# shellcheck disable=SC2046 # the key is four words
+	bpftool -j map lookup pinned "$MAP" key $(word_key "$@") |
 		jq -r '.value | map(ltrimstr("0x")) | reverse | join("")' |
 		python3 -c "import sys; print(int(sys.stdin.read(), 16) >> ($port % 64) & 1)"
 }
@@ -52,7 +59,8 @@ check published_tcp_kept_by_udp_del 1 4 tcp 80
 
 # Cleared behind bpfport's back: the port stops answering; load rebuilds it.
 works || fail published_port_answers "no answer on $URL with the bit set"
-bpftool map update pinned "$MAP" key $((1024 * 0 + 80 / 64)) 0 0 0 value 0 0 0 0 0 0 0 0 ||
+# shellcheck disable=SC2046
+bpftool map update pinned "$MAP" key $(word_key 4 tcp 80) value 0 0 0 0 0 0 0 0 ||
 	die "cannot clear the bitmap word"
 if works; then fail published_bit_gates_traffic "$URL answered with the bit cleared"; else
 	pass published_bit_gates_traffic; fi
