@@ -42,7 +42,8 @@ struct bpfport_bind_val {
 	__be16 container_port;
 	__u16 flags; /* BPFPORT_BIND_* */
 	__u32 slot; /* index into the counters map */
-	__u32 reserved[2];
+	__u32 gen; /* bp_slot_gen[slot] when installed: flows remember it */
+	__u32 reserved;
 };
 
 /*
@@ -55,6 +56,11 @@ struct bpfport_bind_val {
  * us: peer_addr/nat_port then hold the other side of the rewrite.
  * Keying replies on the full tuple keeps traffic that never went through a
  * published port (direct clients, the container's own connections) untouched.
+ *
+ * Two tables hold the same entries: bp_ct_new the flows not yet assured (a
+ * TCP handshake not completed, a UDP flow not answered), bp_ct the assured
+ * ones, as netfilter's early drop spares assured entries: a flood of spoofed
+ * SYNs churns only bp_ct_new.
  */
 #define BPFPORT_CT_INGRESS 0
 #define BPFPORT_CT_REPLY 1
@@ -70,9 +76,11 @@ struct bpfport_ct_key {
 	__u8 pad;
 };
 
-/* TCP flags seen on a flow, for expiry after close. */
-#define BPFPORT_CT_SEEN_FIN 0x1
-#define BPFPORT_CT_SEEN_RST 0x2
+/* State of a flow, in its entries' flags. */
+#define BPFPORT_CT_SEEN_FIN 0x1 /* an in-window FIN either way */
+#define BPFPORT_CT_SEEN_RST 0x2 /* an in-window RST either way */
+#define BPFPORT_CT_REPLIED 0x4 /* the container answered (TCP: a SYN-ACK that acked our SYN) */
+#define BPFPORT_CT_SEQ_KNOWN 0x8 /* seq holds this direction's sender's sequence number */
 
 struct bpfport_ct_val {
 	struct bpfport_addr addr; /* address to write: new daddr or new saddr */
@@ -80,11 +88,64 @@ struct bpfport_ct_val {
 	__be16 port; /* port to write: new dport or new sport */
 	__be16 nat_port; /* the other port too (remapped client port), or 0 */
 	__u32 slot; /* the binding's counters slot */
-	__u8 flags; /* BPFPORT_CT_SEEN_* */
-	__u8 pad[7];
+	__u8 flags; /* BPFPORT_CT_* */
+	__u8 pad;
+	__u16 gen; /* low bits of the binding's generation: a removed binding's flows are stale */
+	/*
+	 * TCP, host order: the highest sequence number seen from this entry's
+	 * sender (BPFPORT_CT_SEQ_KNOWN), which FIN and RST must come close to.
+	 * Until the container answers, the reply entry holds the client's ISN
+	 * instead, which the SYN-ACK must acknowledge.
+	 */
+	__u32 seq;
 	__u64 created_ns; /* bpf_ktime_get_ns() at the first packet */
 	__u64 last_seen_ns;
 };
+
+/*
+ * direct: TCP connections a client opened straight to a container endpoint
+ * that some binding targets (bp_backends), seen on the way in. A translated
+ * flow must not take the same tuple on the container's side while the
+ * container may still hold it (open, or TIME_WAIT after a FIN or RST): its
+ * client port is remapped instead, as netfilter's NAT does.
+ */
+struct bpfport_direct_val {
+	__u64 last_seen_ns; /* the SYN, or the first FIN/RST */
+	__u8 closing; /* a FIN or RST was seen */
+	__u8 pad[7];
+};
+
+/* backends: container endpoints of bindings, with how many bindings use each. */
+struct bpfport_backend_key {
+	struct bpfport_addr addr;
+	__be16 port;
+	__u8 family;
+	__u8 proto;
+};
+
+/*
+ * stats: datapath events by kind, per CPU, indexed by enum bpfport_stat.
+ * One list for the datapath, `bpfport ct` and `bpfport-loader status`.
+ */
+#define BPFPORT_STATS(X)                                                                  \
+	X(CT_NEW, "ct_new", "flows admitted (first packet, not yet assured)")            \
+	X(CT_ASSURED, "ct_assured", "flows assured (TCP handshake done, UDP answered)")  \
+	X(CT_UNTRACKED, "ct_untracked", "TCP packets to a published endpoint without SYN " \
+					"or flow, not admitted")                        \
+	X(CT_TABLE_FULL, "ct_table_full", "flows refused: no table entry or client port")  \
+	X(CT_REMAPPED, "ct_remapped", "flows given another client port to avoid a clash") \
+	X(CT_RESTARTED, "ct_restarted", "flows replaced by a new SYN on their tuple")       \
+	X(CT_RELEASED, "ct_released", "closed flows released by a direct SYN on their tuple") \
+	X(CT_FOREIGN_SYNACK, "ct_foreign_synack", "SYN-ACKs that acked no translated SYN, " \
+						  "left alone")                          \
+	X(CT_OUT_OF_WINDOW, "ct_out_of_window", "FIN/RST outside the flow's window, ignored") \
+	X(CT_STALE, "ct_stale", "flows of removed bindings dropped")                        \
+	X(CT_PARTNER_LOST, "ct_partner_lost", "entries evicted from a live flow, rebuilt")   \
+	X(DIRECT_TRACKED, "direct_tracked", "direct connections to container endpoints seen")
+
+#define BPFPORT_STAT_ENUM(id, name, help) BPFPORT_STAT_##id,
+enum bpfport_stat { BPFPORT_STATS(BPFPORT_STAT_ENUM) BPFPORT_STAT_MAX };
+#undef BPFPORT_STAT_ENUM
 
 /* counters: per-CPU, indexed by bpfport_bind_val.slot; summed by user space. */
 struct bpfport_counters {
@@ -119,7 +180,12 @@ struct bpfport_config {
 	__u32 ct_timeout_tcp_close; /* seconds idle after FIN */
 	__u32 ct_timeout_tcp_rst; /* seconds idle after RST */
 	__u32 ct_timeout_udp; /* seconds idle, UDP */
-	__u32 reserved[8];
+	/* The host's ip_local_port_range: ports the datapath picks for remapped
+	 * and hairpin flows lie outside it, where the kernel never picks a
+	 * port for a socket of its own. 0, 0: Linux's default. */
+	__u16 local_port_lo;
+	__u16 local_port_hi;
+	__u32 reserved[7];
 };
 
 /* Connection-tracking timeouts: the kernel conntrack's defaults (tcp
@@ -206,6 +272,8 @@ struct bpfport_port_key {
 /* Default and maximum sizes; the loader may size ct differently. */
 #define BPFPORT_MAX_BINDINGS 65536
 #define BPFPORT_CT_DEFAULT_ENTRIES 262144
+#define BPFPORT_CT_NEW_ENTRIES 65536
+#define BPFPORT_DIRECT_ENTRIES 65536
 #define BPFPORT_SOCK_REV_ENTRIES 16384
 #define BPFPORT_LOCAL_ADDRS_MAX 1024
 #define BPFPORT_ALLOW_MAX 65536

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * ct: the connection-tracking table. `ct` lists translated flows (one line
- * per flow, from its ingress entry); `ct flush [CONTAINER]` clears them, as
- * needed when a UDP binding moves to another container and clients keep
- * sending on the same tuple.
+ * ct: the connection-tracking tables. `ct` lists translated flows (one line
+ * per flow, from its ingress entry, assured or not); `ct stats` the table
+ * fill and the datapath's conntrack events (admitted, assured, refused...);
+ * `ct flush [CONTAINER]` ends flows, as needed when a UDP binding moves to
+ * another container and clients keep sending on the same tuple.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -25,6 +26,7 @@
 struct ct_row {
 	struct bpfport_ct_key key;
 	struct bpfport_ct_val val;
+	bool assured;
 };
 
 static __u64 now_ns(void)
@@ -45,12 +47,11 @@ static bool ct_row_expired(const struct state *st, const struct ct_row *r, __u64
 		t = st->ct_timeout[CT_TIMEOUT_UDP];
 	else if (r->val.flags & BPFPORT_CT_SEEN_RST)
 		t = st->ct_timeout[CT_TIMEOUT_TCP_RST];
-	else if (r->val.flags & BPFPORT_CT_SEEN_FIN)
+	else if ((r->val.flags & BPFPORT_CT_SEEN_FIN) || !r->assured)
 		t = st->ct_timeout[CT_TIMEOUT_TCP_CLOSE];
 	else
 		t = st->ct_timeout[CT_TIMEOUT_TCP];
-	return t && now > r->val.last_seen_ns &&
-	       now - r->val.last_seen_ns > (__u64)t * 1000000000ULL;
+	return t && (__s64)(now - r->val.last_seen_ns) > (__s64)t * 1000000000LL;
 }
 
 static const char *ct_state(const struct state *st, const struct ct_row *r, __u64 now)
@@ -58,12 +59,12 @@ static const char *ct_state(const struct state *st, const struct ct_row *r, __u6
 	if (ct_row_expired(st, r, now))
 		return "expired";
 	if (r->key.proto == IPPROTO_UDP)
-		return "udp";
+		return r->assured ? "udp" : "udp-unreplied";
 	if (r->val.flags & BPFPORT_CT_SEEN_RST)
 		return "reset";
 	if (r->val.flags & BPFPORT_CT_SEEN_FIN)
 		return "closing";
-	return "established";
+	return r->assured ? "established" : "syn-sent";
 }
 
 static const char *slot_owner(const struct state *st, __u32 slot)
@@ -102,6 +103,7 @@ static void print_row(struct json_writer *jw, const struct state *st, const stru
 	jw_string_field(jw, "container", container);
 	jw_uint_field(jw, "client_port_nat", nat);
 	jw_string_field(jw, "state", ct_state(st, r, now));
+	jw_bool_field(jw, "assured", r->assured);
 	jw_uint_field(jw, "age_s", age);
 	jw_uint_field(jw, "idle_s", idle);
 	jw_object_end(jw);
@@ -138,13 +140,17 @@ static int ct_list(void)
 		printf("%-4s %-24s %-24s %-24s %-6s %-12s %8s %8s %s\n", "PROTO", "CLIENT",
 		       "PUBLISHED", "CONTAINER", "REMAP", "STATE", "AGE", "IDLE", "ID");
 	}
-	while (!bpf_map_get_next_key(dp.ct_fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (key.dir != BPFPORT_CT_INGRESS || bpf_map_lookup_elem(dp.ct_fd, &key, &r.val))
-			continue;
-		r.key = key;
-		print_row(jw, &st, &r, now);
+	for (int t = 0; t < 2; t++) {
+		int fd = t ? dp.ct_new_fd : dp.ct_fd;
+
+		for (prev = NULL; !bpf_map_get_next_key(fd, prev, &next); prev = &key) {
+			key = next;
+			if (key.dir != BPFPORT_CT_INGRESS || bpf_map_lookup_elem(fd, &key, &r.val))
+				continue;
+			r.key = key;
+			r.assured = !t;
+			print_row(jw, &st, &r, now);
+		}
 	}
 	if (jw) {
 		jw_array_end(jw);
@@ -155,38 +161,97 @@ static int ct_list(void)
 	return EXIT_OK;
 }
 
-static int ct_flush_all(const struct dp *dp)
-{
-	struct bpfport_ct_key key;
-	int n = 0;
-
-	while (!bpf_map_get_next_key(dp->ct_fd, NULL, &key))
-		if (!bpf_map_delete_elem(dp->ct_fd, &key))
-			n++;
-	return n;
-}
-
 static int ct_flush(const char *ref)
 {
 	struct txn t;
-	int idx, n = 0;
+	int idx = -1, n = 0, err = 0;
 
 	if (txn_begin(&t, "bpfport ct flush"))
 		return EXIT_FAIL;
-	if (!ref) {
-		n = ct_flush_all(&t.dp);
-	} else {
+	if (ref) {
 		idx = container_resolve(&t.st, ref);
 		if (idx < 0) {
 			txn_end(&t);
 			return EXIT_FAIL;
 		}
-		for (size_t i = 0; i < t.st.n_bindings; i++)
-			if (!strcmp(t.st.bindings[i].id, t.st.containers[idx].id))
-				n += dp_ct_flush_slot(&t.dp, t.st.bindings[i].slot);
 	}
-	pr_debug("flushed %d entries", n);
+	for (size_t i = 0; i < t.st.n_bindings && !err; i++) {
+		int r;
+
+		if (idx >= 0 && strcmp(t.st.bindings[i].id, t.st.containers[idx].id))
+			continue;
+		r = dp_flows_end(&t.dp, &t.st.bindings[i]);
+		if (r < 0)
+			err = r;
+		else
+			n += r;
+	}
+	/* Entries of no known binding (left by another state file) go too. */
+	if (!err && idx < 0)
+		n += dp_ct_delete_all(&t.dp);
+	if (err)
+		pr_err("flushing connection tracking: %s", strerror(-err));
+	else
+		pr_debug("flushed %d entries", n);
 	txn_end(&t);
+	return err ? EXIT_FAIL : EXIT_OK;
+}
+
+static long map_max_entries(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? -errno : (long)info.max_entries;
+}
+
+/* Table fill and the datapath's conntrack counters. */
+static int ct_stats(void)
+{
+	__u64 counts[BPFPORT_STAT_MAX];
+	struct json_writer *jw = NULL;
+	long fill[2], size[2];
+	struct dp dp;
+	int err;
+
+	if (!is_root()) {
+		pr_err("reading the connection tables needs root: run it as root");
+		return EXIT_FAIL;
+	}
+	err = dp_open(opts.pin_dir, &dp);
+	if (err) {
+		pr_err("datapath not loaded under %s: run 'bpfport-loader load' first",
+		       opts.pin_dir);
+		return EXIT_FAIL;
+	}
+	err = dp_stats_read(&dp, counts);
+	fill[0] = dp_map_count(dp.ct_fd);
+	fill[1] = dp_map_count(dp.ct_new_fd);
+	size[0] = map_max_entries(dp.ct_fd);
+	size[1] = map_max_entries(dp.ct_new_fd);
+	dp_close(&dp);
+	if (err) {
+		pr_err("reading %s: %s", MAP_STATS, strerror(-err));
+		return EXIT_FAIL;
+	}
+	if (opts.json) {
+		jw = jw_new(stdout);
+		jw_object_start(jw);
+		jw_uint_field(jw, "assured_entries", (uint64_t)(fill[0] < 0 ? 0 : fill[0]));
+		jw_uint_field(jw, "assured_max", (uint64_t)(size[0] < 0 ? 0 : size[0]));
+		jw_uint_field(jw, "new_entries", (uint64_t)(fill[1] < 0 ? 0 : fill[1]));
+		jw_uint_field(jw, "new_max", (uint64_t)(size[1] < 0 ? 0 : size[1]));
+		for (int i = 0; i < BPFPORT_STAT_MAX; i++)
+			jw_uint_field(jw, dp_stat_names[i], counts[i]);
+		jw_object_end(jw);
+		jw_destroy(jw);
+		return EXIT_OK;
+	}
+	printf("%-20s %ld / %ld entries\n", "assured table", fill[0], size[0]);
+	printf("%-20s %ld / %ld entries\n", "new table", fill[1], size[1]);
+	for (int i = 0; i < BPFPORT_STAT_MAX; i++)
+		printf("%-20s %llu  %s\n", dp_stat_names[i], (unsigned long long)counts[i],
+		       dp_stat_help[i]);
 	return EXIT_OK;
 }
 
@@ -206,8 +271,10 @@ int cmd_ct(int argc, char **argv)
 	}
 	if (nargs == 0 || (nargs == 1 && !strcmp(args[0], "list")))
 		return ct_list();
+	if (nargs == 1 && !strcmp(args[0], "stats"))
+		return ct_stats();
 	if (!strcmp(args[0], "flush") && nargs <= 2)
 		return ct_flush(nargs == 2 ? args[1] : NULL);
 	return cmd_usage_error(CLI, cli_cmds, "ct",
-			       "expected 'ct [list] [-j]' or 'ct flush [CONTAINER]'");
+			       "expected 'ct [list] [-j]', 'ct stats [-j]' or 'ct flush [CONTAINER]'");
 }

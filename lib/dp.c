@@ -46,10 +46,12 @@ static int open_map(const char *pin_dir, const char *name)
 
 int dp_open(const char *pin_dir, struct dp *dp)
 {
-	int *fds[] = { &dp->bindings_fd, &dp->ct_fd,	&dp->counters_fd, &dp->config_fd,
-		       &dp->ports_fd,	 &dp->allow_fd, &dp->published_fd };
-	const char *names[] = { MAP_BINDINGS, MAP_CT,	 MAP_COUNTERS, MAP_CONFIG,
-				MAP_PORTS,    MAP_ALLOW, MAP_PUBLISHED };
+	int *fds[] = { &dp->bindings_fd, &dp->ct_fd,	    &dp->counters_fd, &dp->config_fd,
+		       &dp->ports_fd,	 &dp->allow_fd,	    &dp->published_fd, &dp->ct_new_fd,
+		       &dp->slot_gen_fd, &dp->backends_fd, &dp->stats_fd };
+	const char *names[] = { MAP_BINDINGS, MAP_CT,	     MAP_COUNTERS, MAP_CONFIG,
+				MAP_PORTS,    MAP_ALLOW,     MAP_PUBLISHED, MAP_CT_NEW,
+				MAP_SLOT_GEN, MAP_BACKENDS, MAP_STATS };
 	const size_t n = sizeof(fds) / sizeof(fds[0]);
 
 	for (size_t i = 0; i < n; i++)
@@ -68,14 +70,15 @@ int dp_open(const char *pin_dir, struct dp *dp)
 
 void dp_close(struct dp *dp)
 {
-	int fds[] = { dp->bindings_fd, dp->ct_fd,    dp->counters_fd, dp->config_fd,
-		      dp->ports_fd,    dp->allow_fd, dp->published_fd };
+	int *fds[] = { &dp->bindings_fd, &dp->ct_fd,	    &dp->counters_fd, &dp->config_fd,
+		       &dp->ports_fd,	 &dp->allow_fd,	    &dp->published_fd, &dp->ct_new_fd,
+		       &dp->slot_gen_fd, &dp->backends_fd, &dp->stats_fd };
 
-	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-	dp->bindings_fd = dp->ct_fd = dp->counters_fd = dp->config_fd = dp->ports_fd =
-		dp->allow_fd = dp->published_fd = -1;
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
 }
 
 /* Count one more (delta 1) or one fewer (-1) binding on b's port; the port
@@ -97,6 +100,32 @@ static int ports_adjust(const struct dp *dp, const struct binding *b, int delta)
 	if (bpf_map_update_elem(dp->ports_fd, &key, &count, BPF_ANY))
 		return -errno;
 	return published_set(dp->published_fd, b->family, b->proto, b->host_port, true);
+}
+
+/* Count one more or one fewer binding translating to b's container endpoint. */
+static int backends_adjust(const struct dp *dp, const struct binding *b, int delta)
+{
+	struct bpfport_backend_key key;
+	__u32 count = 0;
+
+	memset(&key, 0, sizeof(key));
+	key.addr = b->container_addr;
+	key.port = htons(b->container_port);
+	key.family = b->family;
+	key.proto = b->proto;
+	bpf_map_lookup_elem(dp->backends_fd, &key, &count);
+	if (delta < 0 && count <= 1)
+		return bpf_map_delete_elem(dp->backends_fd, &key) && errno != ENOENT ? -errno : 0;
+	count += delta;
+	return bpf_map_update_elem(dp->backends_fd, &key, &count, BPF_ANY) ? -errno : 0;
+}
+
+static __u32 slot_gen(const struct dp *dp, __u32 slot)
+{
+	__u32 gen = 0;
+
+	bpf_map_lookup_elem(dp->slot_gen_fd, &slot, &gen);
+	return gen;
 }
 
 int dp_published_sync(const struct dp *dp)
@@ -171,12 +200,18 @@ int dp_binding_install(const struct dp *dp, const struct binding *b)
 		return err;
 	binding_to_key(b, &key);
 	binding_to_val(b, &val);
+	val.gen = slot_gen(dp, b->slot);
 	if (bpf_map_update_elem(dp->bindings_fd, &key, &val, BPF_NOEXIST)) {
 		err = -errno;
 		allow_remove(dp, b);
 		return err;
 	}
 	err = ports_adjust(dp, b, 1);
+	if (!err) {
+		err = backends_adjust(dp, b, 1);
+		if (err)
+			ports_adjust(dp, b, -1);
+	}
 	if (err) {
 		bpf_map_delete_elem(dp->bindings_fd, &key);
 		allow_remove(dp, b);
@@ -187,6 +222,7 @@ int dp_binding_install(const struct dp *dp, const struct binding *b)
 int dp_binding_remove(const struct dp *dp, const struct binding *b)
 {
 	struct bpfport_bind_key key;
+	int n;
 
 	binding_to_key(b, &key);
 	if (bpf_map_delete_elem(dp->bindings_fd, &key)) {
@@ -194,30 +230,88 @@ int dp_binding_remove(const struct dp *dp, const struct binding *b)
 			return -errno;
 	} else {
 		ports_adjust(dp, b, -1);
+		backends_adjust(dp, b, -1);
 		allow_remove(dp, b);
 	}
 	/* New flows miss from here on; existing ones must stop too. */
-	return dp_ct_flush_slot(dp, b->slot) < 0 ? -errno : 0;
+	n = dp_flows_end(dp, b);
+	return n < 0 ? n : 0;
 }
 
-int dp_ct_flush_slot(const struct dp *dp, __u32 slot)
+/* Delete a conntrack table's entries: all, or those of one slot. */
+static int ct_sweep(int fd, bool all, __u32 slot)
 {
 	struct bpfport_ct_key key, next, *prev = NULL;
 	struct bpfport_ct_val val;
 	int deleted = 0;
 
 	/* Deleting the current key would restart the walk; delete one step behind. */
-	while (!bpf_map_get_next_key(dp->ct_fd, prev, &next)) {
-		if (prev && !bpf_map_lookup_elem(dp->ct_fd, prev, &val) && val.slot == slot &&
-		    !bpf_map_delete_elem(dp->ct_fd, prev))
+	for (;;) {
+		bool more = !bpf_map_get_next_key(fd, prev, &next);
+
+		if (prev && !bpf_map_lookup_elem(fd, prev, &val) && (all || val.slot == slot) &&
+		    !bpf_map_delete_elem(fd, prev))
 			deleted++;
+		if (!more)
+			break;
 		key = next;
 		prev = &key;
 	}
-	if (prev && !bpf_map_lookup_elem(dp->ct_fd, prev, &val) && val.slot == slot &&
-	    !bpf_map_delete_elem(dp->ct_fd, prev))
-		deleted++;
 	return deleted;
+}
+
+int dp_flows_end(const struct dp *dp, const struct binding *b)
+{
+	__u32 gen = slot_gen(dp, b->slot) + 1;
+	struct bpfport_bind_key key;
+	struct bpfport_bind_val val;
+
+	/* The binding first: flows it admits from now on carry the new
+	 * generation, which the slot's bump below leaves alone (the datapath
+	 * treats only older generations as stale). */
+	binding_to_key(b, &key);
+	if (!bpf_map_lookup_elem(dp->bindings_fd, &key, &val) && val.slot == b->slot) {
+		val.gen = gen;
+		if (bpf_map_update_elem(dp->bindings_fd, &key, &val, BPF_EXIST) && errno != ENOENT)
+			return -errno;
+	}
+	if (bpf_map_update_elem(dp->slot_gen_fd, &b->slot, &gen, BPF_ANY))
+		return -errno;
+	return ct_sweep(dp->ct_fd, false, b->slot) + ct_sweep(dp->ct_new_fd, false, b->slot);
+}
+
+int dp_ct_delete_all(const struct dp *dp)
+{
+	return ct_sweep(dp->ct_fd, true, 0) + ct_sweep(dp->ct_new_fd, true, 0);
+}
+
+#define DP_STAT_NAME(id, name, help) [BPFPORT_STAT_##id] = name,
+#define DP_STAT_HELP(id, name, help) [BPFPORT_STAT_##id] = help,
+const char *const dp_stat_names[BPFPORT_STAT_MAX] = { BPFPORT_STATS(DP_STAT_NAME) };
+const char *const dp_stat_help[BPFPORT_STAT_MAX] = { BPFPORT_STATS(DP_STAT_HELP) };
+
+int dp_stats_read(const struct dp *dp, __u64 *counts)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	__u64 *percpu;
+	int err = 0;
+
+	if (ncpus < 0)
+		return ncpus;
+	percpu = calloc(ncpus, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	for (__u32 i = 0; i < BPFPORT_STAT_MAX && !err; i++) {
+		counts[i] = 0;
+		if (bpf_map_lookup_elem(dp->stats_fd, &i, percpu)) {
+			err = -errno;
+			break;
+		}
+		for (int c = 0; c < ncpus; c++)
+			counts[i] += percpu[c];
+	}
+	free(percpu);
+	return err;
 }
 
 int dp_counters_read(const struct dp *dp, __u32 slot, struct bpfport_counters *sum)

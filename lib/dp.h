@@ -5,7 +5,9 @@
  *
  *   dp_open()               open the pinned maps (-ENOENT: not loaded)
  *   dp_binding_install()    add one binding (fails if the key exists)
- *   dp_binding_remove()     delete one binding and its tracked flows
+ *   dp_binding_remove()     delete one binding and end its tracked flows
+ *   dp_flows_end()          end every tracked flow of a binding (generation bump, then delete)
+ *   dp_stats_read()         datapath event counts (enum bpfport_stat), summed over CPUs
  *   dp_counters_read()      sum a slot's per-CPU counters
  *   dp_map_count()          entries in a map
  *   dp_published_sync()     rebuild the published-ports bitmap from the port counts
@@ -32,6 +34,11 @@
 #define MAP_PORTS "bp_ports"
 #define MAP_ALLOW "bp_allow"
 #define MAP_PUBLISHED "bp_published"
+#define MAP_CT_NEW "bp_ct_new"
+#define MAP_SLOT_GEN "bp_slot_gen"
+#define MAP_BACKENDS "bp_backends"
+#define MAP_DIRECT "bp_direct"
+#define MAP_STATS "bp_stats"
 
 struct dp {
 	int bindings_fd;
@@ -41,6 +48,10 @@ struct dp {
 	int ports_fd;
 	int allow_fd;
 	int published_fd;
+	int ct_new_fd;
+	int slot_gen_fd;
+	int backends_fd;
+	int stats_fd;
 };
 
 /* Paths resolved from flags, then BPFPORT_PIN_DIR / BPFPORT_STATE, then defaults. */
@@ -52,8 +63,18 @@ void dp_close(struct dp *dp);
 
 int dp_binding_install(const struct dp *dp, const struct binding *b);
 int dp_binding_remove(const struct dp *dp, const struct binding *b);
-/* Deletes both ct entries of every flow of a slot; returns how many entries. */
-int dp_ct_flush_slot(const struct dp *dp, __u32 slot);
+/*
+ * Ends every flow of b: its binding (if still installed) takes the slot's
+ * next generation, the slot follows, so no packet of an older flow is
+ * translated again even if an entry comes back; then both tables are swept.
+ * Returns how many entries were deleted, or -errno.
+ */
+int dp_flows_end(const struct dp *dp, const struct binding *b);
+/* Deletes every entry of both conntrack tables; returns how many. */
+int dp_ct_delete_all(const struct dp *dp);
+int dp_stats_read(const struct dp *dp, __u64 *counts /* [BPFPORT_STAT_MAX] */);
+extern const char *const dp_stat_names[BPFPORT_STAT_MAX];
+extern const char *const dp_stat_help[BPFPORT_STAT_MAX];
 int dp_counters_read(const struct dp *dp, __u32 slot, struct bpfport_counters *sum);
 int dp_counters_reset(const struct dp *dp, __u32 slot);
 long dp_map_count(int map_fd);

@@ -42,6 +42,21 @@ static int pinned_ct_size(__u32 *size)
 	return err;
 }
 
+/* The host's ip_local_port_range; the datapath's default if unreadable. */
+static void local_port_range(struct bpfport_config *cfg)
+{
+	unsigned int lo, hi;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+
+	if (!f)
+		return;
+	if (fscanf(f, "%u %u", &lo, &hi) == 2 && lo <= hi && hi <= 65535) {
+		cfg->local_port_lo = (__u16)lo;
+		cfg->local_port_hi = (__u16)hi;
+	}
+	fclose(f);
+}
+
 static int write_config(struct bpfport *skel)
 {
 	struct bpfport_config cfg = {
@@ -50,6 +65,7 @@ static int write_config(struct bpfport *skel)
 	};
 	__u32 zero = 0;
 
+	local_port_range(&cfg);
 	return bpf_map_update_elem(bpf_map__fd(skel->maps.bp_config), &zero, &cfg, BPF_ANY) ?
 		       -errno :
 		       0;

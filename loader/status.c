@@ -26,8 +26,8 @@ struct map_status {
 };
 
 static const char *const prog_names[] = { PROG_XDP_INGRESS, PROG_TC_INGRESS, PROG_TC_EGRESS };
-static const char *const map_names[] = { MAP_BINDINGS, MAP_CT,	     MAP_COUNTERS,
-					 MAP_CONFIG,   MAP_SOCK_REV, MAP_LOCAL_ADDRS };
+static const char *const map_names[] = { MAP_BINDINGS, MAP_CT,	     MAP_CT_NEW,     MAP_DIRECT,
+					 MAP_COUNTERS, MAP_CONFIG,   MAP_SOCK_REV, MAP_LOCAL_ADDRS };
 #define N_MAPS (sizeof(map_names) / sizeof(map_names[0]))
 
 static __u32 prog_id(const char *name)
@@ -70,8 +70,22 @@ static void map_status(const char *name, struct map_status *ms)
 	close(fd);
 }
 
+/* The datapath's conntrack counters (enum bpfport_stat); false if unreadable. */
+static bool stats_read(__u64 *counts)
+{
+	struct dp dp;
+	int err;
+
+	if (dp_open(opts.pin_dir, &dp))
+		return false;
+	err = dp_stats_read(&dp, counts);
+	dp_close(&dp);
+	return !err;
+}
+
 static void print_text(bool loaded, DIR *links)
 {
+	__u64 counts[BPFPORT_STAT_MAX];
 	struct dirent *de;
 	char mode[16];
 
@@ -96,10 +110,16 @@ static void print_text(bool loaded, DIR *links)
 		map_status(map_names[i], &ms);
 		printf("  %-12s %ld/%u\n", ms.name, ms.entries, ms.max_entries);
 	}
+	if (stats_read(counts)) {
+		printf("conntrack:\n");
+		for (int i = 0; i < BPFPORT_STAT_MAX; i++)
+			printf("  %-18s %llu\n", dp_stat_names[i], (unsigned long long)counts[i]);
+	}
 }
 
 static void print_json(bool loaded, DIR *links)
 {
+	__u64 counts[BPFPORT_STAT_MAX];
 	struct json_writer *jw = jw_new(stdout);
 	struct dirent *de;
 	char mode[16];
@@ -143,6 +163,13 @@ static void print_json(bool loaded, DIR *links)
 		jw_object_end(jw);
 	}
 	jw_array_end(jw);
+	if (loaded && stats_read(counts)) {
+		jw_name(jw, "conntrack");
+		jw_object_start(jw);
+		for (int i = 0; i < BPFPORT_STAT_MAX; i++)
+			jw_uint_field(jw, dp_stat_names[i], counts[i]);
+		jw_object_end(jw);
+	}
 	jw_object_end(jw);
 	jw_destroy(jw);
 }

@@ -3,6 +3,7 @@
  *   count_rx()  a packet translated towards a container
  *   count_tx()  a reply translated back towards a client
  *   count_drop()  a new flow refused by the binding's allow-list
+ *   count_stat()  one datapath event (enum bpfport_stat)
  */
 #ifndef BPFPORT_COUNTERS_H
 #define BPFPORT_COUNTERS_H
@@ -36,6 +37,15 @@ static __always_inline void count_drop(__u32 slot)
 
 	if (c)
 		c->dropped_packets++;
+}
+
+static __always_inline void count_stat(enum bpfport_stat stat)
+{
+	__u32 key = stat;
+	__u64 *n = bpf_map_lookup_elem(&bp_stats, &key);
+
+	if (n)
+		(*n)++;
 }
 
 #endif /* BPFPORT_COUNTERS_H */

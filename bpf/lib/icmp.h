@@ -116,6 +116,7 @@ static __always_inline struct bpfport_ct_val *icmp_flow(const struct pkt *p,
 							const struct icmp_quote *q, __u8 dir)
 {
 	struct bpfport_ct_key k;
+	bool assured;
 
 	__builtin_memset(&k, 0, sizeof(k));
 	k.saddr = q->daddr;
@@ -125,7 +126,7 @@ static __always_inline struct bpfport_ct_val *icmp_flow(const struct pkt *p,
 	k.family = p->family;
 	k.proto = q->proto;
 	k.dir = dir;
-	return bpf_map_lookup_elem(&bp_ct, &k);
+	return ct_map_lookup(&k, &assured);
 }
 
 /* The outer address that named the old endpoint, rewritten. IPv4 fixes its

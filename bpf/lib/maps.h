@@ -35,6 +35,58 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bp_ct SEC(".maps");
 
+/* Flows not yet assured (bpfport.h): a flood of spoofed SYNs or datagrams
+ * evicts only these, never the assured flows in bp_ct. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BPFPORT_CT_NEW_ENTRIES);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__type(key, struct bpfport_ct_key);
+	__type(value, struct bpfport_ct_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bp_ct_new SEC(".maps");
+
+/* Generation of each binding slot (__u32), bumped by user space when a
+ * binding is removed or its flows flushed: older flows stop at their next
+ * packet, even one an entry restore or a racing CPU put back. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BPFPORT_MAX_BINDINGS);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bp_slot_gen SEC(".maps");
+
+/* Container endpoints that bindings translate to (value: how many bindings);
+ * kept by user space beside bp_bindings. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFPORT_MAX_BINDINGS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct bpfport_backend_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bp_backends SEC(".maps");
+
+/* Direct TCP connections to backends, keyed client -> container (dir 0). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BPFPORT_DIRECT_ENTRIES);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__type(key, struct bpfport_ct_key);
+	__type(value, struct bpfport_direct_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bp_direct SEC(".maps");
+
+/* Event counts by enum bpfport_stat, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BPFPORT_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bp_stats SEC(".maps");
+
 /* Per-binding traffic counters, per CPU so the fast path never contends. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

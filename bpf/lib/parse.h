@@ -30,6 +30,7 @@
 #define TCP_FLAG_FIN 0x01
 #define TCP_FLAG_SYN 0x02
 #define TCP_FLAG_RST 0x04
+#define TCP_FLAG_ACK 0x10
 
 /*
  * TC pulls headers into the skb's linear part step by step, only as far as
@@ -78,6 +79,8 @@ struct pkt {
 	__u32 len; /* bytes on the wire, for counters */
 	__u32 l3_len; /* IP total length */
 	__u32 frag_id;
+	__u32 tcp_seq; /* host order */
+	__u32 tcp_ack; /* host order */
 	__u8 family;
 	__u8 proto;
 	__u8 tcp_flags;
@@ -121,6 +124,8 @@ static __always_inline int parse_l4(void *ctx, const bool xdp, struct pkt *p)
 		p->sport = th->source;
 		p->dport = th->dest;
 		p->tcp_flags = ((__u8 *)th)[13];
+		p->tcp_seq = bpf_ntohl(th->seq);
+		p->tcp_ack = bpf_ntohl(th->ack_seq);
 		return PARSE_OK;
 	}
 	if (p->proto == IPPROTO_UDP) {

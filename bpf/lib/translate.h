@@ -8,12 +8,15 @@
  *   translate_reply()    container -> client becomes published endpoint -> client
  *   translate_bridge()   on the containers' bridge: flows from containers to
  *                        published ports, hairpin ones both ways
+ *   direct_observe()     a client's own TCP connection to a container endpoint,
+ *                        which translated flows must not collide with
  */
 #ifndef BPFPORT_TRANSLATE_H
 #define BPFPORT_TRANSLATE_H
 
 #include "conntrack.h"
 #include "counters.h"
+#include "direct.h"
 #include "frag.h"
 #include "icmp.h"
 #include "local.h"
@@ -55,13 +58,15 @@ static __always_inline bool source_allowed(const struct bpfport_bind_val *b, con
 /* A packet of a tracked flow, in direction dir. True when it belongs to a
  * hairpin flow (its second address was rewritten too). */
 static __always_inline bool ct_translate(void *ctx, const bool xdp, const struct pkt *p,
-					 struct bpfport_ct_val *ctv, __u8 dir)
+					 struct bpfport_ct_val *ctv, __u8 dir, bool assured)
 {
 	struct nat_op op;
 
 	nat_op_from_ct(&op, ctv, dir == BPFPORT_CT_INGRESS);
-	if (ct_touch(ctv, p))
+	if (ct_touch(ctv, p, dir) && assured)
 		ct_partner_restore(p, dir, ctv);
+	if (!assured)
+		ct_assure(p, dir, ctv);
 	if (dir == BPFPORT_CT_INGRESS)
 		count_rx(ctv->slot, p->len);
 	else
@@ -71,14 +76,58 @@ static __always_inline bool ct_translate(void *ctx, const bool xdp, const struct
 	return op.has_peer_addr;
 }
 
+/*
+ * The flow an ingress packet belongs to, in direction dir; NULL for none. A
+ * SYN that opens a new connection on a closed flow's tuple ends that flow
+ * first, so that the new one is admitted afresh (bindings, allow-list, clash
+ * checks); a reply that answers another connection is not ours (NULL).
+ */
+static __always_inline struct bpfport_ct_val *ct_flow_of(const struct pkt *p, __u8 dir,
+							 bool *assured)
+{
+	struct bpfport_ct_val *ctv = ct_lookup(p, dir, assured);
+	struct bpfport_ct_key k;
+
+	if (!ctv)
+		return NULL;
+	if (dir == BPFPORT_CT_REPLY) {
+		if (ct_reply_accept(ctv, p))
+			return ctv;
+		count_stat(BPFPORT_STAT_CT_FOREIGN_SYNACK);
+		return NULL;
+	}
+	if (!ct_syn_restarts(ctv, p, *assured))
+		return ctv;
+	ct_key_from_pkt(&k, p, dir);
+	ct_flow_delete(&k, ctv, *assured);
+	count_stat(BPFPORT_STAT_CT_RESTARTED);
+	return NULL;
+}
+
+/*
+ * A TCP packet that no binding translates, on its way to a container
+ * endpoint some binding targets: a client talking to the container directly.
+ * Only SYN, FIN and RST matter, so other packets cost a flags test.
+ */
+static __always_inline void direct_observe(const struct pkt *p)
+{
+	struct bpfport_ct_key k;
+
+	if (p->proto != IPPROTO_TCP ||
+	    !(p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST)) ||
+	    !backend_known(&p->daddr, p->dport, p->family, p->proto))
+		return;
+	if (ct_is_syn(p))
+		ct_release_stale(p);
+	ct_key_from_pkt(&k, p, BPFPORT_CT_INGRESS);
+	if (direct_record(p, &k))
+		count_stat(BPFPORT_STAT_DIRECT_TRACKED);
+}
+
 /* Some binding publishes the packet's destination port (bp_published). */
 static __always_inline bool port_published(const struct pkt *p)
 {
-	__u16 port = bpf_ntohs(p->dport);
-	__u32 idx = BPFPORT_PUBLISHED_WORD(p->family, p->proto, port);
-	__u64 *word = bpf_map_lookup_elem(&bp_published, &idx);
-
-	return word && (*word & BPFPORT_PUBLISHED_BIT(port));
+	return ct_port_published(p->family, p->proto, bpf_ntohs(p->dport));
 }
 
 /* Specific address first, then the wildcard, as Docker's DNAT rules match. */
@@ -120,6 +169,10 @@ static __always_inline struct bpfport_bind_val *binding_admit(void *ctx, const b
 		*v = VERDICT_DROP;
 		return NULL;
 	}
+	if (!ct_admissible(p)) {
+		count_stat(BPFPORT_STAT_CT_UNTRACKED);
+		return NULL;
+	}
 	return b;
 }
 
@@ -128,6 +181,7 @@ static __always_inline enum verdict translate_ingress(void *ctx, const bool xdp)
 	struct bpfport_ct_val *ctv;
 	struct bpfport_bind_val *b;
 	enum verdict verdict;
+	bool assured;
 	struct pkt p;
 
 	switch (parse_packet(ctx, xdp, &p)) {
@@ -148,18 +202,21 @@ static __always_inline enum verdict translate_ingress(void *ctx, const bool xdp)
 	 * nobody publishes has neither a flow nor a binding. */
 	if (!port_published(&p)) {
 		frag_forget(&p, BPFPORT_CT_INGRESS);
+		direct_observe(&p);
 		return VERDICT_PASS;
 	}
 
-	ctv = ct_lookup(&p, BPFPORT_CT_INGRESS);
+	ctv = ct_flow_of(&p, BPFPORT_CT_INGRESS, &assured);
 	if (ctv) {
-		ct_translate(ctx, xdp, &p, ctv, BPFPORT_CT_INGRESS);
+		ct_translate(ctx, xdp, &p, ctv, BPFPORT_CT_INGRESS, assured);
 		return VERDICT_PASS;
 	}
 
 	b = binding_admit(ctx, xdp, &p, &verdict);
-	if (!b)
+	if (!b) {
+		direct_observe(&p);
 		return verdict;
+	}
 	struct nat_op op = { .dst = true, .addr = b->container_addr, .port = b->container_port };
 
 	if (ct_create(&p, b, &op.peer_port))
@@ -173,6 +230,7 @@ static __always_inline enum verdict translate_ingress(void *ctx, const bool xdp)
 static __always_inline void translate_reply(void *ctx, const bool xdp)
 {
 	struct bpfport_ct_val *ctv;
+	bool assured;
 	struct pkt p;
 
 	switch (parse_packet(ctx, xdp, &p)) {
@@ -187,12 +245,12 @@ static __always_inline void translate_reply(void *ctx, const bool xdp)
 	default:
 		return;
 	}
-	ctv = ct_lookup(&p, BPFPORT_CT_REPLY);
+	ctv = ct_flow_of(&p, BPFPORT_CT_REPLY, &assured);
 	if (!ctv) {
 		frag_forget(&p, BPFPORT_CT_REPLY);
 		return;
 	}
-	ct_translate(ctx, xdp, &p, ctv, BPFPORT_CT_REPLY);
+	ct_translate(ctx, xdp, &p, ctv, BPFPORT_CT_REPLY, assured);
 }
 
 /*
@@ -240,6 +298,7 @@ static __always_inline enum verdict translate_bridge(struct __sk_buff *skb)
 	struct bpfport_bind_val *b;
 	enum verdict verdict;
 	struct nat_op op;
+	bool assured;
 	struct pkt p;
 	__u32 out_ifindex;
 
@@ -258,15 +317,16 @@ static __always_inline enum verdict translate_bridge(struct __sk_buff *skb)
 	if (addr_is_loopback(&p))
 		return VERDICT_PASS;
 
-	ctv = ct_lookup(&p, BPFPORT_CT_INGRESS);
+	ctv = ct_flow_of(&p, BPFPORT_CT_INGRESS, &assured);
 	if (ctv)
-		return ct_translate(skb, false, &p, ctv, BPFPORT_CT_INGRESS) ? VERDICT_REDIRECT :
-									       VERDICT_PASS;
+		return ct_translate(skb, false, &p, ctv, BPFPORT_CT_INGRESS, assured) ?
+			       VERDICT_REDIRECT :
+			       VERDICT_PASS;
 	/* Replies to outside clients are left to the external interface's egress:
 	 * with a local source address the input route would drop them here. */
-	ctv = ct_lookup(&p, BPFPORT_CT_REPLY);
+	ctv = ct_flow_of(&p, BPFPORT_CT_REPLY, &assured);
 	if (ctv && !addr_is_zero(&ctv->peer_addr)) {
-		ct_translate(skb, false, &p, ctv, BPFPORT_CT_REPLY);
+		ct_translate(skb, false, &p, ctv, BPFPORT_CT_REPLY, assured);
 		return VERDICT_REDIRECT;
 	}
 	if (ctv)
@@ -281,7 +341,7 @@ static __always_inline enum verdict translate_bridge(struct __sk_buff *skb)
 		       true);
 	if (fib_out(skb, &p, &b->container_addr, &out_ifindex, &snat) &&
 	    out_ifindex == skb->ingress_ifindex) {
-		if (ct_create_hairpin(&p, b, &snat, &op.peer_port))
+		if (ct_create_hairpin(skb, &p, b, &snat, &op.peer_port))
 			return VERDICT_PASS;
 		op.peer_addr = snat;
 		op.has_peer_addr = true;

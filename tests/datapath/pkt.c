@@ -277,6 +277,12 @@ static size_t ext_size(uint8_t kind)
 	return kind == PKT_EXT_HOP || kind == PKT_EXT_FRAGMENT ? 8 : kind == PKT_EXT_DEST ? 16 : 24;
 }
 
+static void put32(uint8_t *p, uint32_t v)
+{
+	pkt_put16(p, 0, (uint16_t)(v >> 16));
+	pkt_put16(p, 2, (uint16_t)v);
+}
+
 /* The L4 header and payload at l4, its length field (UDP) included. */
 static void build_l4(uint8_t *l4, const struct pkt_spec *s, size_t l4_hlen)
 {
@@ -285,7 +291,8 @@ static void build_l4(uint8_t *l4, const struct pkt_spec *s, size_t l4_hlen)
 	if (s->proto == IPPROTO_TCP) {
 		pkt_put16(l4, 0, s->sport);
 		pkt_put16(l4, 2, s->dport);
-		memcpy(l4 + 4, "\x11\x22\x33\x44\x55\x66\x77\x88", 8); /* seq, ack */
+		put32(l4 + 4, s->tcp_seq ? s->tcp_seq : PKT_TCP_SEQ);
+		put32(l4 + 8, s->tcp_ack ? s->tcp_ack : PKT_TCP_ACK);
 		l4[12] = 5 << 4;
 		l4[13] = s->tcp_flags ? s->tcp_flags : 0x18; /* ACK|PSH */
 		pkt_put16(l4, 14, 0xfaf0); /* window */

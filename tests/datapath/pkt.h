@@ -32,6 +32,8 @@
 #define PKT_IP_LEN 20
 #define PKT_TCP_LEN 20
 #define PKT_UDP_LEN 8
+#define PKT_TCP_SEQ 0x11223344u /* default sequence and acknowledgment numbers */
+#define PKT_TCP_ACK 0x55667788u
 #define PKT_IP6_LEN 40
 
 /* IPv6 extension headers, by their Next Header numbers. Each kind is built
@@ -56,6 +58,7 @@ struct pkt_spec {
 	uint16_t payload_len; /* payload bytes after the L4 header */
 	uint16_t frag_off; /* host order, flags and offset as in the header */
 	uint8_t tcp_flags; /* default (0) means ACK|PSH */
+	uint32_t tcp_seq, tcp_ack; /* host order; 0 means PKT_TCP_SEQ, PKT_TCP_ACK */
 	bool udp_no_csum; /* send UDP with checksum 0 ("none") */
 	uint16_t eth_pad; /* zero bytes after the IP datagram (Ethernet padding) */
 	/* IPv6: addresses in saddr6/daddr6 (saddr/daddr unused), no options. */
