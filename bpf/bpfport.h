@@ -127,20 +127,22 @@ struct bpfport_backend_key {
  * stats: datapath events by kind, per CPU, indexed by enum bpfport_stat.
  * One list for the datapath, `bpfport ct` and `bpfport-loader status`.
  */
-#define BPFPORT_STATS(X)                                                                  \
-	X(CT_NEW, "ct_new", "flows admitted (first packet, not yet assured)")            \
-	X(CT_ASSURED, "ct_assured", "flows assured (TCP handshake done, UDP answered)")  \
-	X(CT_UNTRACKED, "ct_untracked", "TCP packets to a published endpoint without SYN " \
-					"or flow, not admitted")                        \
-	X(CT_TABLE_FULL, "ct_table_full", "flows refused: no table entry or client port")  \
-	X(CT_REMAPPED, "ct_remapped", "flows given another client port to avoid a clash") \
-	X(CT_RESTARTED, "ct_restarted", "flows replaced by a new SYN on their tuple")       \
+#define BPFPORT_STATS(X)                                                                      \
+	X(CT_NEW, "ct_new", "flows admitted (first packet, not yet assured)")                 \
+	X(CT_ASSURED, "ct_assured", "flows assured (TCP handshake done, UDP answered)")       \
+	X(CT_UNTRACKED, "ct_untracked",                                                       \
+	  "TCP packets to a published endpoint without SYN "                                  \
+	  "or flow, not admitted")                                                            \
+	X(CT_TABLE_FULL, "ct_table_full", "flows refused: no table entry or client port")     \
+	X(CT_REMAPPED, "ct_remapped", "flows given another client port to avoid a clash")     \
+	X(CT_RESTARTED, "ct_restarted", "flows replaced by a new SYN on their tuple")         \
 	X(CT_RELEASED, "ct_released", "closed flows released by a direct SYN on their tuple") \
-	X(CT_FOREIGN_SYNACK, "ct_foreign_synack", "SYN-ACKs that acked no translated SYN, " \
-						  "left alone")                          \
+	X(CT_FOREIGN_SYNACK, "ct_foreign_synack",                                             \
+	  "SYN-ACKs that acked no translated SYN, "                                           \
+	  "left alone")                                                                       \
 	X(CT_OUT_OF_WINDOW, "ct_out_of_window", "FIN/RST outside the flow's window, ignored") \
-	X(CT_STALE, "ct_stale", "flows of removed bindings dropped")                        \
-	X(CT_PARTNER_LOST, "ct_partner_lost", "entries evicted from a live flow, rebuilt")   \
+	X(CT_STALE, "ct_stale", "flows of removed bindings dropped")                          \
+	X(CT_PARTNER_LOST, "ct_partner_lost", "entries evicted from a live flow, rebuilt")    \
 	X(DIRECT_TRACKED, "direct_tracked", "direct connections to container endpoints seen")
 
 #define BPFPORT_STAT_ENUM(id, name, help) BPFPORT_STAT_##id,

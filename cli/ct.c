@@ -275,6 +275,7 @@ int cmd_ct(int argc, char **argv)
 		return ct_stats();
 	if (!strcmp(args[0], "flush") && nargs <= 2)
 		return ct_flush(nargs == 2 ? args[1] : NULL);
-	return cmd_usage_error(CLI, cli_cmds, "ct",
-			       "expected 'ct [list] [-j]', 'ct stats [-j]' or 'ct flush [CONTAINER]'");
+	return cmd_usage_error(
+		CLI, cli_cmds, "ct",
+		"expected 'ct [list] [-j]', 'ct stats [-j]' or 'ct flush [CONTAINER]'");
 }

@@ -46,11 +46,11 @@ static int open_map(const char *pin_dir, const char *name)
 
 int dp_open(const char *pin_dir, struct dp *dp)
 {
-	int *fds[] = { &dp->bindings_fd, &dp->ct_fd,	    &dp->counters_fd, &dp->config_fd,
-		       &dp->ports_fd,	 &dp->allow_fd,	    &dp->published_fd, &dp->ct_new_fd,
+	int *fds[] = { &dp->bindings_fd, &dp->ct_fd,	   &dp->counters_fd,  &dp->config_fd,
+		       &dp->ports_fd,	 &dp->allow_fd,	   &dp->published_fd, &dp->ct_new_fd,
 		       &dp->slot_gen_fd, &dp->backends_fd, &dp->stats_fd };
-	const char *names[] = { MAP_BINDINGS, MAP_CT,	     MAP_COUNTERS, MAP_CONFIG,
-				MAP_PORTS,    MAP_ALLOW,     MAP_PUBLISHED, MAP_CT_NEW,
+	const char *names[] = { MAP_BINDINGS, MAP_CT,	    MAP_COUNTERS,  MAP_CONFIG,
+				MAP_PORTS,    MAP_ALLOW,    MAP_PUBLISHED, MAP_CT_NEW,
 				MAP_SLOT_GEN, MAP_BACKENDS, MAP_STATS };
 	const size_t n = sizeof(fds) / sizeof(fds[0]);
 
@@ -70,8 +70,8 @@ int dp_open(const char *pin_dir, struct dp *dp)
 
 void dp_close(struct dp *dp)
 {
-	int *fds[] = { &dp->bindings_fd, &dp->ct_fd,	    &dp->counters_fd, &dp->config_fd,
-		       &dp->ports_fd,	 &dp->allow_fd,	    &dp->published_fd, &dp->ct_new_fd,
+	int *fds[] = { &dp->bindings_fd, &dp->ct_fd,	   &dp->counters_fd,  &dp->config_fd,
+		       &dp->ports_fd,	 &dp->allow_fd,	   &dp->published_fd, &dp->ct_new_fd,
 		       &dp->slot_gen_fd, &dp->backends_fd, &dp->stats_fd };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {

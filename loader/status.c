@@ -26,8 +26,8 @@ struct map_status {
 };
 
 static const char *const prog_names[] = { PROG_XDP_INGRESS, PROG_TC_INGRESS, PROG_TC_EGRESS };
-static const char *const map_names[] = { MAP_BINDINGS, MAP_CT,	     MAP_CT_NEW,     MAP_DIRECT,
-					 MAP_COUNTERS, MAP_CONFIG,   MAP_SOCK_REV, MAP_LOCAL_ADDRS };
+static const char *const map_names[] = { MAP_BINDINGS, MAP_CT,	   MAP_CT_NEW,	 MAP_DIRECT,
+					 MAP_COUNTERS, MAP_CONFIG, MAP_SOCK_REV, MAP_LOCAL_ADDRS };
 #define N_MAPS (sizeof(map_names) / sizeof(map_names[0]))
 
 static __u32 prog_id(const char *name)

@@ -49,7 +49,8 @@ static __always_inline void ct_key_from_pkt(struct bpfport_ct_key *k, const stru
 
 static __always_inline bool ct_is_syn(const struct pkt *p)
 {
-	return p->proto == IPPROTO_TCP && (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
+	return p->proto == IPPROTO_TCP &&
+	       (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
 }
 
 static __always_inline bool ct_is_synack(const struct pkt *p)
@@ -405,8 +406,8 @@ static __always_inline void ct_assure(const struct pkt *p, __u8 dir, const struc
 	partner = bpf_map_lookup_elem(&bp_ct_new, &pk);
 	if (!partner)
 		return;
-	if (p->proto == IPPROTO_TCP &&
-	    (!(partner->flags & BPFPORT_CT_REPLIED) || p->tcp_ack - (partner->seq + 1) > CT_SEQ_SLACK))
+	if (p->proto == IPPROTO_TCP && (!(partner->flags & BPFPORT_CT_REPLIED) ||
+					p->tcp_ack - (partner->seq + 1) > CT_SEQ_SLACK))
 		return;
 	/* Both entries say so: either may rebuild the other (ct_partner_val). */
 	pval = *partner;

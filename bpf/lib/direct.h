@@ -101,8 +101,8 @@ static __always_inline bool direct_holds(const struct bpfport_ct_key *rk,
 		return false;
 	if (!cfg)
 		return true;
-	return !idle_longer(d->last_seen_ns, d->closing ? cfg->ct_timeout_tcp_close : cfg->ct_timeout_tcp,
-			    now);
+	return !idle_longer(d->last_seen_ns,
+			    d->closing ? cfg->ct_timeout_tcp_close : cfg->ct_timeout_tcp, now);
 }
 
 #endif /* BPFPORT_DIRECT_H */

@@ -53,7 +53,8 @@
 
 static struct bpfport *skel;
 static int fd_xdp, fd_tc_in, fd_tc_out;
-static int fd_bind, fd_ct, fd_ct_new, fd_slot_gen, fd_cnt, fd_cfg, fd_allow, fd_frags, fd_published;
+static int fd_bind, fd_ct, fd_ct_new, fd_slot_gen, fd_backends, fd_direct, fd_stats, fd_cnt, fd_cfg,
+	fd_allow, fd_frags, fd_published;
 static int lo_ifindex = 1;
 static bool have_veth, have_ipv6, have_veth6;
 static char why[1024];
@@ -123,6 +124,9 @@ static bool load_skeleton(void)
 	fd_ct = bpf_map__fd(skel->maps.bp_ct);
 	fd_ct_new = bpf_map__fd(skel->maps.bp_ct_new);
 	fd_slot_gen = bpf_map__fd(skel->maps.bp_slot_gen);
+	fd_backends = bpf_map__fd(skel->maps.bp_backends);
+	fd_direct = bpf_map__fd(skel->maps.bp_direct);
+	fd_stats = bpf_map__fd(skel->maps.bp_stats);
 	fd_cnt = bpf_map__fd(skel->maps.bp_counters);
 	fd_cfg = bpf_map__fd(skel->maps.bp_config);
 	fd_allow = bpf_map__fd(skel->maps.bp_allow);
@@ -173,8 +177,10 @@ static void bind_key(struct bpfport_bind_key *k, const char *host, uint16_t port
 static bool bind_add_flags(const char *host, uint16_t hport, uint8_t proto, const char *ctr,
 			   uint16_t cport, uint32_t slot, __u16 flags)
 {
+	struct bpfport_backend_key bk;
 	struct bpfport_bind_key k;
 	struct bpfport_bind_val v;
+	__u32 one = 1;
 
 	bind_key(&k, host, hport, proto);
 	memset(&v, 0, sizeof(v));
@@ -185,6 +191,14 @@ static bool bind_add_flags(const char *host, uint16_t hport, uint8_t proto, cons
 	CHECK(!bpf_map_update_elem(fd_bind, &k, &v, BPF_ANY), "adding binding: %s",
 	      strerror(errno));
 	CHECK(!published_set(fd_published, k.family, proto, hport, true), "publishing: %s",
+	      strerror(errno));
+	/* As lib/dp.c: the container endpoint is a backend (direct connections). */
+	memset(&bk, 0, sizeof(bk));
+	bk.addr = v.container_addr;
+	bk.port = v.container_port;
+	bk.family = k.family;
+	bk.proto = proto;
+	CHECK(!bpf_map_update_elem(fd_backends, &bk, &one, BPF_ANY), "adding backend: %s",
 	      strerror(errno));
 	return true;
 }
@@ -281,14 +295,22 @@ static void maps_reset(void)
 	map_clear(fd_bind, &bk);
 	map_clear(fd_ct, &ck);
 	map_clear(fd_ct_new, &ck);
+	map_clear(fd_direct, &ck);
+	map_clear(fd_backends, &(struct bpfport_backend_key){});
 	map_clear(fd_allow, &(struct bpfport_allow_key){});
 	map_clear(fd_frags, &(struct bpfport_frag_key){});
 	harness_unpublish_all(fd_published);
 	/* The loader's defaults: expiry is on, but nothing here is ever idle. */
 	config_set(BPFPORT_CT_TIMEOUT_TCP, BPFPORT_CT_TIMEOUT_TCP_CLOSE, BPFPORT_CT_TIMEOUT_TCP_RST,
 		   BPFPORT_CT_TIMEOUT_UDP);
-	for (slot = 0; slot < 16 && zero; slot++)
+	for (slot = 0; slot < 16 && zero; slot++) {
+		__u32 gen = 0;
+
 		bpf_map_update_elem(fd_cnt, &slot, zero, BPF_ANY);
+		bpf_map_update_elem(fd_slot_gen, &slot, &gen, BPF_ANY);
+	}
+	for (slot = 0; slot < BPFPORT_STAT_MAX && zero; slot++)
+		bpf_map_update_elem(fd_stats, &slot, zero, BPF_ANY);
 	free(zero);
 }
 
@@ -383,8 +405,8 @@ static bool expect_ct_nat(const struct pkt_spec *s, __u8 dir, const char *addr, 
 	char text[INET6_ADDRSTRLEN];
 
 	ct_key_spec(&k, s, dir);
-	CHECK(ct_find(&k, &v) >= 0, "no %s CT entry for :%u -> :%u: %s", name, s->sport,
-	      s->dport, strerror(errno));
+	CHECK(ct_find(&k, &v) >= 0, "no %s CT entry for :%u -> :%u: %s", name, s->sport, s->dport,
+	      strerror(errno));
 	CHECK(!memcmp(&v.addr, &want, sizeof(want)) && v.port == htons(port),
 	      "%s CT entry holds %s:%u, want %s:%u", name,
 	      addr_text(&v.addr, family, text, sizeof(text)), ntohs(v.port), addr, port);
@@ -668,7 +690,8 @@ static bool flow_assure(int fd_in, int fd_out, struct pkt_spec *s, struct pkt_sp
 	synack.tcp_ack = PKT_TCP_SEQ + 1;
 	ack.tcp_flags = TCP_ACK;
 	ack.tcp_ack = PKT_TCP_SEQ + 1;
-	TRY(run_prog(fd_out, in, pkt_build(in, &synack), 0, &r, "handshake: the container's answer"));
+	TRY(run_prog(fd_out, in, pkt_build(in, &synack), 0, &r,
+		     "handshake: the container's answer"));
 	if (s->proto == IPPROTO_TCP)
 		TRY(run_prog(fd_in, in, pkt_build(in, &ack), 0, &r, "handshake: the client's ACK"));
 	ct_key_spec(&k, s, BPFPORT_CT_INGRESS);
@@ -2761,8 +2784,7 @@ static bool ct_absent(const struct pkt_spec *s, __u8 dir, const char *what)
 	struct bpfport_ct_val v;
 
 	ct_key_spec(&k, s, dir);
-	CHECK(ct_find(&k, &v) < 0 && errno == ENOENT,
-	      "%s: the %s CT entry is still there", what,
+	CHECK(ct_find(&k, &v) < 0 && errno == ENOENT, "%s: the %s CT entry is still there", what,
 	      dir == BPFPORT_CT_INGRESS ? "ingress" : "reply");
 	return true;
 }
@@ -3352,6 +3374,372 @@ static bool test_ct_syn_clears_close_flags(void)
 	return true;
 }
 
+/* ---- tests: connections (a flow is one TCP connection, not a 4-tuple) ---- */
+
+/* The datapath's count of one event (bp_stats), summed over CPUs. */
+static __u64 stat_get(enum bpfport_stat stat)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *vals = calloc((size_t)ncpu, sizeof(*vals)), sum = 0;
+	__u32 key = stat;
+
+	if (vals && !bpf_map_lookup_elem(fd_stats, &key, vals))
+		for (int i = 0; i < ncpu; i++)
+			sum += vals[i];
+	free(vals);
+	return sum;
+}
+
+#define EXPECT_STAT(stat, want)                                                             \
+	CHECK(stat_get(BPFPORT_STAT_##stat) == (want), "stat " #stat " is %llu, want %llu", \
+	      (unsigned long long)stat_get(BPFPORT_STAT_##stat), (unsigned long long)(want))
+
+/* Which table holds the flow's ingress entry: 1 bp_ct, 0 bp_ct_new, -1 none. */
+static int ct_table_of(const struct pkt_spec *s, __u8 dir)
+{
+	struct bpfport_ct_key k;
+	struct bpfport_ct_val v;
+	int fd;
+
+	ct_key_spec(&k, s, dir);
+	fd = ct_find(&k, &v);
+	return fd < 0 ? -1 : fd == fd_ct;
+}
+
+/* Only a SYN opens a TCP flow: an ACK, a FIN or an RST that matches no flow
+ * passes untouched and takes no entry; UDP opens on any datagram. */
+static bool test_ct_non_syn_not_admitted(void)
+{
+	static const uint8_t flags[] = { 0x10, 0x18, 0x11, 0x04, 0x12 };
+	struct pkt_spec s = tcp_pkt(HOST, 80, 54000);
+
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, SLOT));
+	for (size_t i = 0; i < sizeof(flags); i++) {
+		char what[64];
+
+		s.tcp_flags = flags[i];
+		snprintf(what, sizeof(what), "flags %#x, no flow", flags[i]);
+		TRY(expect_spec_untouched(fd_xdp, &s, what));
+		TRY(expect_spec_untouched(fd_tc_in, &s, what));
+	}
+	CHECK(ct_count() == 0, "%ld CT entries after packets without SYN", ct_count());
+	EXPECT_STAT(CT_UNTRACKED, 2 * sizeof(flags));
+	s.tcp_flags = TCP_SYN;
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "SYN"));
+	CHECK(ct_table_of(&s, BPFPORT_CT_INGRESS) == 0, "a SYN's flow is not in bp_ct_new");
+	EXPECT_STAT(CT_NEW, 1);
+	return expect_counters(SLOT, 1, pkt_build((uint8_t[PKT_MAX]){ 0 }, &s), 0, 0);
+}
+
+/*
+ * A flow is assured (moved to bp_ct) only when the client acknowledges the
+ * container's SYN-ACK: a SYN-ACK alone (which a spoofed SYN also gets) or an
+ * ACK that acknowledges something else leaves it in bp_ct_new.
+ */
+static bool test_ct_handshake_assures_flow(void)
+{
+	struct pkt_spec s = tcp_pkt(HOST, 80, 54100);
+	struct pkt_spec reply = reply_to(&s, CTR, 8080);
+	struct pkt_spec synack = reply, ack = s;
+
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, SLOT));
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "SYN"));
+	synack.tcp_flags = TCP_SYN | TCP_ACK;
+	synack.tcp_seq = 0x70000000;
+	synack.tcp_ack = PKT_TCP_SEQ + 1;
+	TRY(expect_snat(fd_tc_out, &synack, HOST, 80, "SYN-ACK"));
+	CHECK(ct_table_of(&s, BPFPORT_CT_INGRESS) == 0, "assured by the SYN-ACK alone");
+	ack.tcp_flags = TCP_ACK;
+	ack.tcp_ack = 0x70000000 + 5000000; /* acknowledges nothing the container sent */
+	TRY(expect_dnat(fd_xdp, &ack, CTR, 8080, "ACK of something else"));
+	CHECK(ct_table_of(&s, BPFPORT_CT_INGRESS) == 0, "assured by a wrong ACK");
+	ack.tcp_ack = 0x70000000 + 1;
+	TRY(expect_dnat(fd_xdp, &ack, CTR, 8080, "ACK of the SYN-ACK"));
+	CHECK(ct_table_of(&s, BPFPORT_CT_INGRESS) == 1, "ingress entry not assured");
+	CHECK(ct_table_of(&reply, BPFPORT_CT_REPLY) == 1, "reply entry not assured");
+	CHECK(ct_count() == 2, "%ld CT entries, want 2 (moved, not copied)", ct_count());
+	EXPECT_STAT(CT_ASSURED, 1);
+	reply.tcp_flags = TCP_ACK_PSH;
+	return expect_snat(fd_tc_out, &reply, HOST, 80, "data from the container");
+}
+
+/* UDP: the container's first answer assures the flow. */
+static bool test_ct_udp_reply_assures_flow(void)
+{
+	struct pkt_spec s = udp_pkt(HOST, 53, 54150);
+	struct pkt_spec reply = reply_to(&s, CTR, 5353);
+
+	TRY(bind_add(HOST, 53, IPPROTO_UDP, CTR, 5353, SLOT));
+	TRY(expect_dnat(fd_xdp, &s, CTR, 5353, "datagram"));
+	TRY(expect_dnat(fd_xdp, &s, CTR, 5353, "another, unanswered"));
+	CHECK(ct_table_of(&s, BPFPORT_CT_INGRESS) == 0, "assured before any answer");
+	TRY(expect_snat(fd_tc_out, &reply, HOST, 53, "the answer"));
+	CHECK(ct_table_of(&s, BPFPORT_CT_INGRESS) == 1, "not assured by the answer");
+	return expect_dnat(fd_xdp, &s, CTR, 5353, "datagram on the assured flow");
+}
+
+/*
+ * The container's SYN-ACK on a flow's reply tuple is translated only if it
+ * acknowledges the SYN that flow translated: a SYN-ACK for another SYN (a
+ * direct connection from the same client port) leaves untouched.
+ */
+static bool test_ct_foreign_synack_untouched(void)
+{
+	struct pkt_spec s = tcp_pkt(HOST, 80, 54200);
+	struct pkt_spec synack = reply_to(&s, CTR, 8080);
+
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, SLOT));
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "SYN"));
+	synack.tcp_flags = TCP_SYN | TCP_ACK;
+	synack.tcp_seq = 0x30000000;
+	synack.tcp_ack = PKT_TCP_SEQ + 77777777;
+	TRY(expect_spec_untouched(fd_tc_out, &synack, "SYN-ACK of another SYN"));
+	EXPECT_STAT(CT_FOREIGN_SYNACK, 1);
+	synack.tcp_ack = PKT_TCP_SEQ + 1;
+	TRY(expect_snat(fd_tc_out, &synack, HOST, 80, "SYN-ACK of the translated SYN"));
+	TRY(expect_snat(fd_tc_out, &synack, HOST, 80, "the same SYN-ACK, retransmitted"));
+	synack.tcp_seq = 0x30000000 + 999;
+	TRY(expect_spec_untouched(fd_tc_out, &synack, "a second SYN-ACK with another ISN"));
+	EXPECT_STAT(CT_FOREIGN_SYNACK, 2);
+	return true;
+}
+
+/*
+ * FIN and RST shorten a flow's timeout only near the sequence numbers its
+ * sender has used (roughly the kernel's tcp_in_window): an off-path RST or
+ * FIN with a guessed number is translated but changes nothing.
+ */
+static bool test_ct_rst_fin_outside_window_ignored(void)
+{
+	struct pkt_spec s = tcp_pkt(HOST, 80, 54300);
+	struct pkt_spec reply = reply_to(&s, CTR, 8080);
+	__u8 flags;
+
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, SLOT));
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "SYN"));
+	TRY(flow_assure(fd_xdp, fd_tc_out, &s, &reply));
+	s.tcp_flags = 0x04;
+	s.tcp_seq = PKT_TCP_SEQ + 0x40000000;
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "RST far outside the window"));
+	reply.tcp_flags = 0x11;
+	reply.tcp_seq = PKT_TCP_SEQ - 0x20000000;
+	TRY(expect_snat(fd_tc_out, &reply, HOST, 80, "FIN far behind the window"));
+	TRY(ct_flags(&s, BPFPORT_CT_INGRESS, &flags));
+	CHECK(!(flags & CT_CLOSED), "ingress flags %#x after an off-path RST", flags);
+	TRY(ct_flags(&reply, BPFPORT_CT_REPLY, &flags));
+	CHECK(!(flags & CT_CLOSED), "reply flags %#x after an off-path FIN", flags);
+	EXPECT_STAT(CT_OUT_OF_WINDOW, 2);
+	s.tcp_seq = PKT_TCP_SEQ + 1400;
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "RST in the window"));
+	TRY(ct_flags(&s, BPFPORT_CT_INGRESS, &flags));
+	CHECK((flags & CT_CLOSED) == BPFPORT_CT_SEEN_RST, "ingress flags %#x after an RST", flags);
+	return true;
+}
+
+/*
+ * A SYN on a live, assured flow with another ISN does not replace it (the
+ * kernel's conntrack ignores it too); a SYN on a closed flow starts a new
+ * flow from the binding; a SYN on an unanswered flow with another ISN too.
+ */
+static bool test_ct_syn_restarts_only_closed_flows(void)
+{
+	struct pkt_spec s = tcp_pkt(HOST, 80, 54400), syn;
+	struct pkt_spec reply = reply_to(&s, CTR, 8080);
+	struct bpfport_ct_val v0, v;
+
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, SLOT));
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "SYN"));
+	syn = s;
+	syn.tcp_seq = PKT_TCP_SEQ + 500;
+	TRY(expect_dnat(fd_xdp, &syn, CTR, 8080, "another SYN, flow unanswered"));
+	EXPECT_STAT(CT_RESTARTED, 1);
+	TRY(ct_get(&s, BPFPORT_CT_INGRESS, &v));
+	CHECK(v.seq == syn.tcp_seq, "the flow follows ISN %#x, want the new SYN's %#x", v.seq,
+	      syn.tcp_seq);
+	s = syn;
+	reply.tcp_ack = syn.tcp_seq; /* flow_assure acks PKT_TCP_SEQ + 1: set below */
+	{
+		struct pkt_spec synack = reply, ack = s;
+		uint8_t in[PKT_MAX];
+		struct run r;
+
+		synack.tcp_flags = TCP_SYN | TCP_ACK;
+		synack.tcp_ack = syn.tcp_seq + 1;
+		TRY(run_prog(fd_tc_out, in, pkt_build(in, &synack), 0, &r, "SYN-ACK"));
+		ack.tcp_flags = TCP_ACK;
+		ack.tcp_ack = PKT_TCP_SEQ + 1;
+		TRY(run_prog(fd_xdp, in, pkt_build(in, &ack), 0, &r, "ACK"));
+	}
+	CHECK(ct_table_of(&s, BPFPORT_CT_INGRESS) == 1, "the restarted flow was not assured");
+	TRY(ct_get(&s, BPFPORT_CT_INGRESS, &v0));
+	syn.tcp_seq = PKT_TCP_SEQ + 90000;
+	TRY(expect_dnat(fd_xdp, &syn, CTR, 8080, "SYN with another ISN on a live flow"));
+	TRY(ct_get(&s, BPFPORT_CT_INGRESS, &v));
+	CHECK(v.created_ns == v0.created_ns && ct_table_of(&s, BPFPORT_CT_INGRESS) == 1,
+	      "a SYN replaced a live connection's flow");
+	s.tcp_flags = 0x11;
+	s.tcp_seq = PKT_TCP_SEQ + 501;
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "FIN"));
+	TRY(expect_dnat(fd_xdp, &syn, CTR, 8080, "SYN after the FIN"));
+	TRY(ct_get(&s, BPFPORT_CT_INGRESS, &v));
+	CHECK(v.created_ns != v0.created_ns && ct_table_of(&s, BPFPORT_CT_INGRESS) == 0,
+	      "a SYN on a closed flow did not start a new one");
+	EXPECT_STAT(CT_RESTARTED, 2);
+	return true;
+}
+
+/* The client's own SYN straight to the container endpoint, as on the wire. */
+static struct pkt_spec direct_syn(uint16_t sport)
+{
+	struct pkt_spec d = tcp_pkt(CTR, 8080, sport);
+
+	d.tcp_seq = 0x50000000;
+	return d;
+}
+
+/*
+ * Same client port, published then direct: once the published connection
+ * closed, a direct SYN to the container from that port releases its flow,
+ * and the container's SYN-ACK to the direct SYN leaves untranslated.
+ */
+static bool test_ct_direct_after_published(void)
+{
+	struct pkt_spec s = tcp_pkt(HOST, 80, 54500);
+	struct pkt_spec reply = reply_to(&s, CTR, 8080);
+	struct pkt_spec d = direct_syn(54500), dsynack = reply_to(&d, CTR, 8080);
+
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, SLOT));
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "published SYN"));
+	TRY(flow_assure(fd_xdp, fd_tc_out, &s, &reply));
+	s.tcp_flags = reply.tcp_flags = 0x11;
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "client FIN"));
+	TRY(expect_snat(fd_tc_out, &reply, HOST, 80, "container FIN"));
+	TRY(expect_spec_untouched(fd_xdp, &d, "direct SYN from the same port"));
+	CHECK(ct_count() == 0, "%ld CT entries: the closed flow was not released", ct_count());
+	EXPECT_STAT(CT_RELEASED, 1);
+	EXPECT_STAT(DIRECT_TRACKED, 1);
+	dsynack.tcp_flags = TCP_SYN | TCP_ACK;
+	dsynack.tcp_ack = d.tcp_seq + 1;
+	return expect_spec_untouched(fd_tc_out, &dsynack, "the container's SYN-ACK to it");
+}
+
+/*
+ * Same client port, direct then published: the container may still hold the
+ * direct connection's tuple (TIME_WAIT), so the published flow takes another
+ * client port, outside ip_local_port_range, as netfilter's NAT would.
+ */
+static bool test_ct_published_after_direct_remapped(void)
+{
+	struct pkt_spec d = direct_syn(54600), s = tcp_pkt(HOST, 80, 54600);
+	struct pkt_spec other = tcp_pkt(HOST, 80, 54601);
+	uint16_t n;
+
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, SLOT));
+	TRY(expect_spec_untouched(fd_xdp, &d, "direct SYN"));
+	d.tcp_flags = 0x11;
+	TRY(expect_spec_untouched(fd_xdp, &d, "direct FIN"));
+	TRY(expect_remapped(fd_xdp, &s, false, CTR, 8080, &n, "published SYN, same port"));
+	EXPECT_STAT(CT_REMAPPED, 1);
+	TRY(expect_dnat(fd_xdp, &other, CTR, 8080, "published SYN, another port: kept"));
+	EXPECT_STAT(CT_REMAPPED, 1);
+	/* Long after the close timeout the tuple is free again. */
+	{
+		struct bpfport_ct_key k;
+		struct bpfport_direct_val dv;
+
+		ct_key_spec(&k, &d, BPFPORT_CT_INGRESS);
+		CHECK(!bpf_map_lookup_elem(fd_direct, &k, &dv), "direct connection not recorded");
+		CHECK(dv.closing, "direct FIN not recorded");
+		dv.last_seen_ns -= (BPFPORT_CT_TIMEOUT_TCP_CLOSE + 10) * 1000000000ULL;
+		CHECK(!bpf_map_update_elem(fd_direct, &k, &dv, BPF_EXIST), "ageing: %s",
+		      strerror(errno));
+	}
+	ct_clear();
+	s.tcp_seq = PKT_TCP_SEQ + 1000;
+	return expect_dnat(fd_xdp, &s, CTR, 8080, "published SYN after the close timeout: kept");
+}
+
+/*
+ * Removal is final: after user space moves the slot to the next generation
+ * (lib/dp.c dp_flows_end), no packet of an older flow is translated, even
+ * one whose entry an LRU restore or a racing CPU put back.
+ */
+static bool test_ct_stale_generation_not_translated(void)
+{
+	struct pkt_spec s = tcp_pkt(HOST, 80, 54700), u = udp_pkt(HOST, 53, 54700);
+	struct pkt_spec reply = reply_to(&s, CTR, 8080), ru = reply_to(&u, CTR, 5353);
+	struct pkt_spec n = tcp_pkt(HOST, 80, 54701);
+	__u32 slot = SLOT, uslot = SLOT + 1, gen = 1;
+	struct bpfport_bind_key bk;
+	struct bpfport_bind_val bv;
+
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, slot));
+	TRY(bind_add(HOST, 53, IPPROTO_UDP, CTR, 5353, uslot));
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "tcp"));
+	TRY(flow_assure(fd_xdp, fd_tc_out, &s, &reply));
+	TRY(expect_dnat(fd_xdp, &u, CTR, 5353, "udp"));
+
+	/* ct flush of the TCP binding: the binding first, then the slot. */
+	bind_key(&bk, HOST, 80, IPPROTO_TCP);
+	CHECK(!bpf_map_lookup_elem(fd_bind, &bk, &bv), "binding: %s", strerror(errno));
+	bv.gen = gen;
+	CHECK(!bpf_map_update_elem(fd_bind, &bk, &bv, BPF_EXIST), "binding: %s", strerror(errno));
+	TRY(expect_dnat(fd_xdp, &n, CTR, 8080, "a flow admitted between the two steps"));
+	CHECK(!bpf_map_update_elem(fd_slot_gen, &slot, &gen, BPF_ANY), "slot gen: %s",
+	      strerror(errno));
+	TRY(expect_spec_untouched(fd_tc_out, &reply, "tcp reply, old generation"));
+	TRY(expect_spec_untouched(fd_xdp, &s, "tcp data, old generation"));
+	TRY(ct_absent(&s, BPFPORT_CT_INGRESS, "stale tcp flow"));
+	TRY(expect_dnat(fd_xdp, &n, CTR, 8080, "the flow of the new generation"));
+
+	/* Removal of the UDP binding: deleted, then the slot moves on. */
+	TRY(bind_del(HOST, 53, IPPROTO_UDP));
+	TRY(expect_dnat(fd_xdp, &u, CTR, 5353, "udp, binding deleted, flow not yet ended"));
+	CHECK(!bpf_map_update_elem(fd_slot_gen, &uslot, &gen, BPF_ANY), "slot gen: %s",
+	      strerror(errno));
+	TRY(expect_spec_untouched(fd_xdp, &u, "udp, old generation"));
+	TRY(expect_spec_untouched(fd_tc_out, &ru, "udp reply, old generation"));
+	TRY(ct_absent(&u, BPFPORT_CT_INGRESS, "stale udp flow"));
+	CHECK(stat_get(BPFPORT_STAT_CT_STALE) == 2, "stat CT_STALE %llu, want 2",
+	      (unsigned long long)stat_get(BPFPORT_STAT_CT_STALE));
+	return true;
+}
+
+/*
+ * A flood of spoofed SYNs (random sources) churns bp_ct_new only: an idle
+ * assured flow keeps both entries through 1,000,000 of them, at the default
+ * table sizes, and translates both ways afterwards.
+ */
+#define FLOOD_SYNS 1000000
+
+static bool test_ct_syn_flood_spares_assured(void)
+{
+	struct pkt_spec s = tcp_pkt(HOST, 80, 54800), f = tcp_pkt(HOST, 80, 1);
+	struct pkt_spec reply = reply_to(&s, CTR, 8080);
+	uint8_t in[PKT_MAX];
+	size_t len = pkt_build(in, &f), l3 = pkt_l3_off(), l4 = pkt_l4_off(in);
+	struct run r;
+
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, SLOT));
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "SYN"));
+	TRY(flow_assure(fd_xdp, fd_tc_out, &s, &reply));
+	srand(54800);
+	for (unsigned i = 0; i < FLOOD_SYNS; i++) {
+		/* Source address and port from the run; checksums do not matter here. */
+		uint32_t a = htonl(0x0a000000u | ((unsigned)rand() & 0xffffffu));
+
+		memcpy(in + l3 + 12, &a, 4);
+		pkt_put16(in, l4, (uint16_t)(1024 + rand() % 60000));
+		CHECK(!run_raw(fd_xdp, in, len, 0, &r), "flood SYN %u: %s", i, strerror(errno));
+	}
+	CHECK(stat_get(BPFPORT_STAT_CT_NEW) >= FLOOD_SYNS / 2, "only %llu flood flows admitted",
+	      (unsigned long long)stat_get(BPFPORT_STAT_CT_NEW));
+	CHECK(ct_table_of(&s, BPFPORT_CT_INGRESS) == 1, "the assured flow's ingress entry is gone");
+	CHECK(ct_table_of(&reply, BPFPORT_CT_REPLY) == 1, "the assured flow's reply entry is gone");
+	TRY(expect_snat(fd_tc_out, &reply, HOST, 80, "the container speaks first after the flood"));
+	return expect_dnat(fd_xdp, &s, CTR, 8080, "the client after the flood");
+}
+
 /* ---- tests: source allow-lists ---- */
 
 #define OUTSIDE "100.65.7.7"
@@ -3638,6 +4026,16 @@ static const struct test tests[] = {
 	  test_ct_lost_entries_of_remapped_flow_restored },
 	{ "ct_restore_never_overwrites_another_flow", test_ct_restore_never_overwrites },
 	{ "ct_syn_clears_fin_rst_of_previous_connection", test_ct_syn_clears_close_flags },
+	{ "ct_non_syn_not_admitted", test_ct_non_syn_not_admitted },
+	{ "ct_handshake_assures_flow", test_ct_handshake_assures_flow },
+	{ "ct_udp_reply_assures_flow", test_ct_udp_reply_assures_flow },
+	{ "ct_foreign_synack_untouched", test_ct_foreign_synack_untouched },
+	{ "ct_rst_fin_outside_window_ignored", test_ct_rst_fin_outside_window_ignored },
+	{ "ct_syn_restarts_only_closed_flows", test_ct_syn_restarts_only_closed_flows },
+	{ "ct_direct_syn_releases_closed_published_flow", test_ct_direct_after_published },
+	{ "ct_published_after_direct_remapped", test_ct_published_after_direct_remapped },
+	{ "ct_stale_generation_not_translated", test_ct_stale_generation_not_translated },
+	{ "ct_syn_flood_spares_assured_flows", test_ct_syn_flood_spares_assured },
 	{ "allow_xdp_admits_listed_drops_others", test_allow_xdp_admits_listed_drops_others },
 	{ "allow_tc_ingress_admits_listed_drops_others",
 	  test_allow_tc_ingress_admits_listed_drops_others },

@@ -108,7 +108,7 @@ static const struct fam *const FAMS[] = { &F4, &F6 };
 
 static struct bpfport *skel;
 static int fd_xdp, fd_tc_in, fd_tc_out;
-static int fd_bind, fd_ct, fd_cnt, fd_cfg, fd_frags, fd_published;
+static int fd_bind, fd_ct, fd_ct_new, fd_cnt, fd_cfg, fd_frags, fd_published;
 static char why[2048];
 
 #define CHECK(cond, ...)                                         \
@@ -150,6 +150,7 @@ static bool load_skeleton(void)
 	fd_tc_out = bpf_program__fd(skel->progs.tc_egress);
 	fd_bind = bpf_map__fd(skel->maps.bp_bindings);
 	fd_ct = bpf_map__fd(skel->maps.bp_ct);
+	fd_ct_new = bpf_map__fd(skel->maps.bp_ct_new);
 	fd_cnt = bpf_map__fd(skel->maps.bp_counters);
 	fd_cfg = bpf_map__fd(skel->maps.bp_config);
 	fd_frags = bpf_map__fd(skel->maps.bp_frags);
@@ -181,6 +182,7 @@ static void maps_reset(void)
 
 	map_clear(fd_bind, &(struct bpfport_bind_key){});
 	map_clear(fd_ct, &(struct bpfport_ct_key){});
+	map_clear(fd_ct_new, &(struct bpfport_ct_key){});
 	map_clear(fd_frags, &(struct bpfport_frag_key){});
 	harness_unpublish_all(fd_published);
 	bpf_map_update_elem(fd_cfg, &slot, &c, BPF_ANY);
@@ -239,8 +241,10 @@ static bool ct_get(const struct pkt_spec *s, __u8 dir, struct bpfport_ct_val *v)
 				    .dir = dir };
 
 	spec_addrs(s, &k.saddr, &k.daddr);
-	CHECK(!bpf_map_lookup_elem(fd_ct, &k, v), "no %s CT entry for :%u -> :%u",
-	      dir == BPFPORT_CT_INGRESS ? "ingress" : "reply", s->sport, s->dport);
+	/* Assured or not: either table. */
+	CHECK(!bpf_map_lookup_elem(fd_ct, &k, v) || !bpf_map_lookup_elem(fd_ct_new, &k, v),
+	      "no %s CT entry for :%u -> :%u", dir == BPFPORT_CT_INGRESS ? "ingress" : "reply",
+	      s->sport, s->dport);
 	return true;
 }
 
@@ -428,11 +432,14 @@ static struct pkt_spec with_src(const struct pkt_spec *s, const char *addr, uint
 	return w;
 }
 
-/* The client's packet to the published endpoint :dport. */
+/* The client's packet to the published endpoint :dport; TCP: a SYN, the
+ * only packet that opens a flow (sent again, a retransmission of it). */
 static struct pkt_spec spec(const struct fam *f, uint8_t proto, uint16_t dport, uint16_t sport)
 {
 	struct pkt_spec s = { .proto = proto, .v6 = f->v6, .sport = sport, .dport = dport };
 
+	if (proto == IPPROTO_TCP)
+		s.tcp_flags = 0x02;
 	s.payload_len = proto == IPPROTO_TCP ? 32 : 21; /* odd: the checksum's last byte */
 	spec_addr(&s, false, f->client);
 	spec_addr(&s, true, f->host);
