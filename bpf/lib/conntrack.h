@@ -10,6 +10,7 @@
  *   ct_lookup()          the live entry for that tuple in one direction, either table
  *   ct_admissible()      may this packet start a flow (TCP: a SYN)
  *   ct_syn_restarts()    a SYN on a tracked tuple that opens a new connection
+ *   ct_reuse_of()        what the new connection keeps of the flow it replaces
  *   ct_flow_delete()     both entries of a flow
  *   ct_release_stale()   a direct SYN frees the tuple of a closed flow
  *   ct_reply_accept()    a SYN-ACK belongs to the SYN this flow translated
@@ -236,6 +237,25 @@ static __always_inline bool ct_syn_restarts(const struct bpfport_ct_val *v, cons
 	if (v->flags & (BPFPORT_CT_SEEN_FIN | BPFPORT_CT_SEEN_RST))
 		return true;
 	return !assured && p->tcp_seq != v->seq;
+}
+
+/*
+ * A new connection on a client tuple keeps the container-side client port
+ * of the flow it replaces. The container may still hold that tuple in
+ * TIME_WAIT, which accepts a SYN of the same client tuple (its ISN and
+ * timestamps grow), but not, half of the time, one of another client that a
+ * fresh remap could give the freed port to.
+ */
+struct ct_reuse {
+	bool valid;
+	__be16 port; /* the client port the container saw */
+};
+
+static __always_inline void ct_reuse_of(const struct bpfport_ct_val *v, const struct pkt *p,
+					struct ct_reuse *reuse)
+{
+	reuse->valid = true;
+	reuse->port = v->nat_port ? v->nat_port : p->sport;
 }
 
 /*
@@ -542,6 +562,27 @@ static __always_inline bool ct_reply_same_flow(const struct bpfport_ct_val *v, c
 	       v->addr.a[3] == p->daddr.a[3];
 }
 
+/* Insert the reply entry k/v under the container-side port of the flow this
+ * one replaces (struct ct_reuse); false if another flow took it meanwhile. */
+static __always_inline bool ct_insert_reused(struct bpfport_ct_key *k, struct bpfport_ct_val *v,
+					     const struct pkt *p, const struct ct_reuse *reuse,
+					     __be16 *nat_port, bool hairpin)
+{
+	__be16 own = v->nat_port;
+
+	if (!reuse->valid)
+		return false;
+	k->dport = reuse->port;
+	if (!hairpin)
+		v->nat_port = reuse->port == p->sport ? 0 : p->sport;
+	if (bpf_map_lookup_elem(&bp_ct, k) || bpf_map_update_elem(&bp_ct_new, k, v, BPF_NOEXIST)) {
+		v->nat_port = own;
+		return false;
+	}
+	*nat_port = !hairpin && reuse->port == p->sport ? 0 : reuse->port;
+	return true;
+}
+
 /* The reply tuple k is free for a new flow of p: no other live flow and no
  * direct connection holds it. A dead entry of its own is cleared. */
 static __always_inline bool ct_reply_free(const struct bpfport_ct_key *k, const struct pkt *p,
@@ -626,18 +667,21 @@ static __always_inline int ct_insert_ingress(const struct pkt *p, const struct b
  * client port to write on ingress, 0 to keep the client's own.
  */
 static __always_inline int ct_create(const struct pkt *p, const struct bpfport_bind_val *b,
-				     __be16 *nat_port)
+				     const struct ct_reuse *reuse, __be16 *nat_port)
 {
 	struct bpfport_ct_key k;
 	struct bpfport_ct_val v;
 
 	ct_new_flow(p, b, &k, &v);
 	k.daddr = p->saddr;
+	if (ct_insert_reused(&k, &v, p, reuse, nat_port, false))
+		goto ingress;
 	k.dport = p->sport;
 	if (ct_insert_reply(&k, &v, p, nat_port)) {
 		count_stat(BPFPORT_STAT_CT_TABLE_FULL);
 		return -1;
 	}
+ingress:
 	v.nat_port = *nat_port;
 	return ct_insert_ingress(p, b, &v);
 }
@@ -652,7 +696,8 @@ static __always_inline int ct_create(const struct pkt *p, const struct bpfport_b
  */
 static __always_inline int ct_create_hairpin(struct __sk_buff *skb, const struct pkt *p,
 					     const struct bpfport_bind_val *b,
-					     const struct bpfport_addr *snat, __be16 *nat_port)
+					     const struct bpfport_addr *snat,
+					     const struct ct_reuse *reuse, __be16 *nat_port)
 {
 	struct bpfport_ct_key k;
 	struct bpfport_ct_val v;
@@ -661,7 +706,8 @@ static __always_inline int ct_create_hairpin(struct __sk_buff *skb, const struct
 	v.peer_addr = p->saddr;
 	v.nat_port = p->sport;
 	k.daddr = *snat;
-	if (ct_insert_remapped(&k, &v, nat_port, skb)) {
+	if (!ct_insert_reused(&k, &v, p, reuse, nat_port, true) &&
+	    ct_insert_remapped(&k, &v, nat_port, skb)) {
 		count_stat(BPFPORT_STAT_CT_TABLE_FULL);
 		return -1;
 	}

@@ -77,17 +77,19 @@ static __always_inline bool ct_translate(void *ctx, const bool xdp, const struct
 }
 
 /*
- * The flow an ingress packet belongs to, in direction dir; NULL for none. A
- * SYN that opens a new connection on a closed flow's tuple ends that flow
- * first, so that the new one is admitted afresh (bindings, allow-list, clash
- * checks); a reply that answers another connection is not ours (NULL).
+ * The flow a packet belongs to, in direction dir; NULL for none. A SYN that
+ * opens a new connection on a closed flow's tuple ends that flow first, so
+ * that the new one is admitted afresh (bindings, allow-list), keeping its
+ * container-side port (*reuse); a reply that answers another connection is
+ * not ours (NULL).
  */
 static __always_inline struct bpfport_ct_val *ct_flow_of(const struct pkt *p, __u8 dir,
-							 bool *assured)
+							 bool *assured, struct ct_reuse *reuse)
 {
 	struct bpfport_ct_val *ctv = ct_lookup(p, dir, assured);
 	struct bpfport_ct_key k;
 
+	reuse->valid = false;
 	if (!ctv)
 		return NULL;
 	if (dir == BPFPORT_CT_REPLY) {
@@ -98,6 +100,7 @@ static __always_inline struct bpfport_ct_val *ct_flow_of(const struct pkt *p, __
 	}
 	if (!ct_syn_restarts(ctv, p, *assured))
 		return ctv;
+	ct_reuse_of(ctv, p, reuse);
 	ct_key_from_pkt(&k, p, dir);
 	ct_flow_delete(&k, ctv, *assured);
 	count_stat(BPFPORT_STAT_CT_RESTARTED);
@@ -180,6 +183,7 @@ static __always_inline enum verdict translate_ingress(void *ctx, const bool xdp)
 {
 	struct bpfport_ct_val *ctv;
 	struct bpfport_bind_val *b;
+	struct ct_reuse reuse;
 	enum verdict verdict;
 	bool assured;
 	struct pkt p;
@@ -206,7 +210,7 @@ static __always_inline enum verdict translate_ingress(void *ctx, const bool xdp)
 		return VERDICT_PASS;
 	}
 
-	ctv = ct_flow_of(&p, BPFPORT_CT_INGRESS, &assured);
+	ctv = ct_flow_of(&p, BPFPORT_CT_INGRESS, &assured, &reuse);
 	if (ctv) {
 		ct_translate(ctx, xdp, &p, ctv, BPFPORT_CT_INGRESS, assured);
 		return VERDICT_PASS;
@@ -219,7 +223,7 @@ static __always_inline enum verdict translate_ingress(void *ctx, const bool xdp)
 	}
 	struct nat_op op = { .dst = true, .addr = b->container_addr, .port = b->container_port };
 
-	if (ct_create(&p, b, &op.peer_port))
+	if (ct_create(&p, b, &reuse, &op.peer_port))
 		return VERDICT_PASS;
 	count_rx(b->slot, p.len);
 	frag_record(&p, BPFPORT_CT_INGRESS, &b->container_addr, b->slot);
@@ -230,6 +234,7 @@ static __always_inline enum verdict translate_ingress(void *ctx, const bool xdp)
 static __always_inline void translate_reply(void *ctx, const bool xdp)
 {
 	struct bpfport_ct_val *ctv;
+	struct ct_reuse reuse;
 	bool assured;
 	struct pkt p;
 
@@ -245,7 +250,7 @@ static __always_inline void translate_reply(void *ctx, const bool xdp)
 	default:
 		return;
 	}
-	ctv = ct_flow_of(&p, BPFPORT_CT_REPLY, &assured);
+	ctv = ct_flow_of(&p, BPFPORT_CT_REPLY, &assured, &reuse);
 	if (!ctv) {
 		frag_forget(&p, BPFPORT_CT_REPLY);
 		return;
@@ -297,6 +302,7 @@ static __always_inline enum verdict translate_bridge(struct __sk_buff *skb)
 	struct bpfport_ct_val *ctv;
 	struct bpfport_bind_val *b;
 	enum verdict verdict;
+	struct ct_reuse reuse, reply_reuse;
 	struct nat_op op;
 	bool assured;
 	struct pkt p;
@@ -317,14 +323,14 @@ static __always_inline enum verdict translate_bridge(struct __sk_buff *skb)
 	if (addr_is_loopback(&p))
 		return VERDICT_PASS;
 
-	ctv = ct_flow_of(&p, BPFPORT_CT_INGRESS, &assured);
+	ctv = ct_flow_of(&p, BPFPORT_CT_INGRESS, &assured, &reuse);
 	if (ctv)
 		return ct_translate(skb, false, &p, ctv, BPFPORT_CT_INGRESS, assured) ?
 			       VERDICT_REDIRECT :
 			       VERDICT_PASS;
 	/* Replies to outside clients are left to the external interface's egress:
 	 * with a local source address the input route would drop them here. */
-	ctv = ct_flow_of(&p, BPFPORT_CT_REPLY, &assured);
+	ctv = ct_flow_of(&p, BPFPORT_CT_REPLY, &assured, &reply_reuse);
 	if (ctv && !addr_is_zero(&ctv->peer_addr)) {
 		ct_translate(skb, false, &p, ctv, BPFPORT_CT_REPLY, assured);
 		return VERDICT_REDIRECT;
@@ -341,7 +347,7 @@ static __always_inline enum verdict translate_bridge(struct __sk_buff *skb)
 		       true);
 	if (fib_out(skb, &p, &b->container_addr, &out_ifindex, &snat) &&
 	    out_ifindex == skb->ingress_ifindex) {
-		if (ct_create_hairpin(skb, &p, b, &snat, &op.peer_port))
+		if (ct_create_hairpin(skb, &p, b, &snat, &reuse, &op.peer_port))
 			return VERDICT_PASS;
 		op.peer_addr = snat;
 		op.has_peer_addr = true;
@@ -349,7 +355,7 @@ static __always_inline enum verdict translate_bridge(struct __sk_buff *skb)
 		nat_rewrite(skb, false, &p, &op);
 		return VERDICT_REDIRECT;
 	}
-	if (ct_create(&p, b, &op.peer_port))
+	if (ct_create(&p, b, &reuse, &op.peer_port))
 		return VERDICT_PASS;
 	count_rx(b->slot, p.len);
 	nat_rewrite(skb, false, &p, &op);

@@ -3589,6 +3589,15 @@ static bool test_ct_syn_restarts_only_closed_flows(void)
 }
 
 /* The client's own SYN straight to the container endpoint, as on the wire. */
+/* s goes to CTR:8080 from client port n (a remapped flow). */
+static bool expect_dnat_port(const struct pkt_spec *s, uint16_t n, const char *what)
+{
+	struct pkt_spec w = with_dst(s, CTR, 8080);
+
+	w.sport = n;
+	return expect_xlate(fd_xdp, s, &w, false, what);
+}
+
 static struct pkt_spec direct_syn(uint16_t sport)
 {
 	struct pkt_spec d = tcp_pkt(CTR, 8080, sport);
@@ -3657,6 +3666,35 @@ static bool test_ct_published_after_direct_remapped(void)
 	ct_clear();
 	s.tcp_seq = PKT_TCP_SEQ + 1000;
 	return expect_dnat(fd_xdp, &s, CTR, 8080, "published SYN after the close timeout: kept");
+}
+
+/*
+ * A new connection on a client tuple keeps the container-side port of the
+ * flow it replaces: the container may hold that tuple in TIME_WAIT, which
+ * takes a SYN of the same client connection sequence but not, half of the
+ * time, one of another client that a fresh remap could hand the port to.
+ */
+static bool test_ct_restart_keeps_remapped_port(void)
+{
+	struct pkt_spec d = direct_syn(54900), s = tcp_pkt(HOST, 80, 54900);
+	struct pkt_spec syn;
+	uint16_t n;
+	struct bpfport_ct_val v;
+
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, SLOT));
+	TRY(expect_spec_untouched(fd_xdp, &d, "direct SYN"));
+	TRY(expect_remapped(fd_xdp, &s, false, CTR, 8080, &n, "published SYN, remapped"));
+	s.tcp_flags = 0x11;
+	TRY(expect_dnat_port(&s, n, "FIN"));
+	syn = s;
+	syn.tcp_flags = TCP_SYN;
+	syn.tcp_seq = PKT_TCP_SEQ + 200000;
+	TRY(expect_dnat_port(&syn, n, "the next connection's SYN: the same port"));
+	TRY(ct_get(&syn, BPFPORT_CT_INGRESS, &v));
+	CHECK(v.seq == syn.tcp_seq && !(v.flags & CT_CLOSED), "not a fresh flow (seq %#x flags %#x)",
+	      v.seq, v.flags);
+	EXPECT_STAT(CT_RESTARTED, 1);
+	return true;
 }
 
 /*
@@ -4034,6 +4072,7 @@ static const struct test tests[] = {
 	{ "ct_syn_restarts_only_closed_flows", test_ct_syn_restarts_only_closed_flows },
 	{ "ct_direct_syn_releases_closed_published_flow", test_ct_direct_after_published },
 	{ "ct_published_after_direct_remapped", test_ct_published_after_direct_remapped },
+	{ "ct_restart_keeps_container_side_port", test_ct_restart_keeps_remapped_port },
 	{ "ct_stale_generation_not_translated", test_ct_stale_generation_not_translated },
 	{ "ct_syn_flood_spares_assured_flows", test_ct_syn_flood_spares_assured },
 	{ "allow_xdp_admits_listed_drops_others", test_allow_xdp_admits_listed_drops_others },
