@@ -42,7 +42,7 @@ ICMP_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard tests/datapath_icmp/*.c)) $(O)/t
 # Debian packages the build, the demo and the tests need (README, .ci/run).
 DEPS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 make gcc libc6-dev \
 	pkg-config python3 curl jq socat netcat-openbsd tcpdump iptables nftables util-linux \
-	clang-format
+	clang-format wrk nginx-light
 
 .PHONY: all deps test test-unit bench bench-quick bench-deps clean install demo format format-check
 all: $(O)/bpfport $(O)/bpfport-loader $(O)/test_unit $(O)/test_datapath $(O)/test_icmp
