@@ -115,6 +115,18 @@ struct bpfport_direct_val {
 	__u8 pad[7];
 };
 
+/*
+ * containers: addresses of containers that bindings translate to (value: how
+ * many bindings), kept by user space. With direct access dropped, packets to
+ * them from an attached interface pass only if a binding translated them or
+ * they answer a connection the container opened (outbound).
+ */
+struct bpfport_container_key {
+	struct bpfport_addr addr;
+	__u8 family;
+	__u8 pad[3];
+};
+
 /* backends: container endpoints of bindings, with how many bindings use each. */
 struct bpfport_backend_key {
 	struct bpfport_addr addr;
@@ -143,7 +155,13 @@ struct bpfport_backend_key {
 	X(CT_OUT_OF_WINDOW, "ct_out_of_window", "FIN/RST outside the flow's window, ignored") \
 	X(CT_STALE, "ct_stale", "flows of removed bindings dropped")                          \
 	X(CT_PARTNER_LOST, "ct_partner_lost", "entries evicted from a live flow, rebuilt")    \
-	X(DIRECT_TRACKED, "direct_tracked", "direct connections to container endpoints seen")
+	X(DIRECT_TRACKED, "direct_tracked", "direct connections to container endpoints seen") \
+	X(DROP_DIRECT_ACCESS, "drop_direct_access",                                           \
+	  "packets to container addresses that no "                                           \
+	  "binding translated, dropped")                                                      \
+	X(DROP_ALLOWLIST, "drop_allowlist",                                                   \
+	  "new flows from sources outside a binding's "                                       \
+	  "allow-list, dropped")
 
 #define BPFPORT_STAT_ENUM(id, name, help) BPFPORT_STAT_##id,
 enum bpfport_stat { BPFPORT_STATS(BPFPORT_STAT_ENUM) BPFPORT_STAT_MAX };
@@ -174,9 +192,13 @@ struct bpfport_allow_key {
  * pinned map rather than .rodata so that it outlives the loader process and
  * survives program upgrades.
  */
+/* Packets to container addresses that no binding translated pass (Docker's
+ * unprotected networks); unset, they are dropped (Docker 28's default). */
+#define BPFPORT_CFG_DIRECT_ACCESS_ALLOW 0x1
+
 struct bpfport_config {
 	__u32 abi_version;
-	__u32 flags;
+	__u32 flags; /* BPFPORT_CFG_* */
 	__u64 host_netns_cookie;
 	__u32 ct_timeout_tcp; /* seconds idle, established TCP */
 	__u32 ct_timeout_tcp_close; /* seconds idle after FIN */
@@ -276,6 +298,8 @@ struct bpfport_port_key {
 #define BPFPORT_CT_DEFAULT_ENTRIES 262144
 #define BPFPORT_CT_NEW_ENTRIES 65536
 #define BPFPORT_DIRECT_ENTRIES 65536
+#define BPFPORT_OUTBOUND_ENTRIES 131072
+#define BPFPORT_CONTAINERS_MAX 65536
 #define BPFPORT_SOCK_REV_ENTRIES 16384
 #define BPFPORT_LOCAL_ADDRS_MAX 1024
 #define BPFPORT_ALLOW_MAX 65536

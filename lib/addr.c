@@ -74,6 +74,15 @@ int port_parse(const char *s, __u16 *port)
 	return 0;
 }
 
+void addr_unmap_v4(__u8 *family, struct bpfport_addr *a)
+{
+	if (*family != BPFPORT_AF_INET6 || a->a[0] || a->a[1] || a->a[2] != htonl(0xffff))
+		return;
+	a->a[0] = a->a[3];
+	a->a[1] = a->a[2] = a->a[3] = 0;
+	*family = BPFPORT_AF_INET;
+}
+
 int endpoint_parse(const char *s, __u8 *family, struct bpfport_addr *a, __u16 *port, char *err,
 		   size_t errlen)
 {
@@ -101,6 +110,7 @@ int endpoint_parse(const char *s, __u8 *family, struct bpfport_addr *a, __u16 *p
 		snprintf(err, errlen, "invalid IP address \"%s\"", host);
 		return -EINVAL;
 	}
+	addr_unmap_v4(family, a);
 	if (port_parse(colon + 1, port)) {
 		snprintf(err, errlen, "invalid port \"%s\": must be a number from 1 to 65535",
 			 colon + 1);

@@ -4,7 +4,8 @@
  *
  *   addr_parse()      "1.2.3.4", "::1" or "[::1]"
  *   addr_format()     without brackets
- *   endpoint_parse()  "1.2.3.4:80", "[::1]:80"
+ *   endpoint_parse()  "1.2.3.4:80", "[::1]:80"; "[::ffff:1.2.3.4]:80" is IPv4, as Docker unmaps it
+ *   addr_unmap_v4()   ::ffff:a.b.c.d becomes the IPv4 address a.b.c.d
  *   endpoint_format() "1.2.3.4:80", "[::1]:80"
  *   port_parse()      1-65535
  *   proto_parse()     "tcp", "udp"
@@ -26,6 +27,7 @@ void addr_to_id(__u8 family, const struct bpfport_addr *a, char *buf, size_t len
 bool addr_equal(const struct bpfport_addr *a, const struct bpfport_addr *b);
 
 /* Splits at the last ':'; errors name the part at fault in err. */
+void addr_unmap_v4(__u8 *family, struct bpfport_addr *a);
 int endpoint_parse(const char *s, __u8 *family, struct bpfport_addr *a, __u16 *port, char *err,
 		   size_t errlen);
 void endpoint_format(__u8 family, const struct bpfport_addr *a, __u16 port, char *buf, size_t len);

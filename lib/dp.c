@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,40 +45,53 @@ static int open_map(const char *pin_dir, const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
+/* Every map user space opens: dp_open() and dp_close() walk this table. */
+static const struct {
+	size_t fd_offset;
+	const char *name;
+} dp_maps[] = {
+	{ offsetof(struct dp, bindings_fd), MAP_BINDINGS },
+	{ offsetof(struct dp, ct_fd), MAP_CT },
+	{ offsetof(struct dp, counters_fd), MAP_COUNTERS },
+	{ offsetof(struct dp, config_fd), MAP_CONFIG },
+	{ offsetof(struct dp, ports_fd), MAP_PORTS },
+	{ offsetof(struct dp, allow_fd), MAP_ALLOW },
+	{ offsetof(struct dp, published_fd), MAP_PUBLISHED },
+	{ offsetof(struct dp, ct_new_fd), MAP_CT_NEW },
+	{ offsetof(struct dp, slot_gen_fd), MAP_SLOT_GEN },
+	{ offsetof(struct dp, backends_fd), MAP_BACKENDS },
+	{ offsetof(struct dp, stats_fd), MAP_STATS },
+	{ offsetof(struct dp, containers_fd), MAP_CONTAINERS },
+};
+#define DP_N_MAPS (sizeof(dp_maps) / sizeof(dp_maps[0]))
+
+static int *dp_fd(struct dp *dp, size_t i)
+{
+	return (int *)((char *)dp + dp_maps[i].fd_offset);
+}
+
 int dp_open(const char *pin_dir, struct dp *dp)
 {
-	int *fds[] = { &dp->bindings_fd, &dp->ct_fd,	   &dp->counters_fd,  &dp->config_fd,
-		       &dp->ports_fd,	 &dp->allow_fd,	   &dp->published_fd, &dp->ct_new_fd,
-		       &dp->slot_gen_fd, &dp->backends_fd, &dp->stats_fd };
-	const char *names[] = { MAP_BINDINGS, MAP_CT,	    MAP_COUNTERS,  MAP_CONFIG,
-				MAP_PORTS,    MAP_ALLOW,    MAP_PUBLISHED, MAP_CT_NEW,
-				MAP_SLOT_GEN, MAP_BACKENDS, MAP_STATS };
-	const size_t n = sizeof(fds) / sizeof(fds[0]);
-
-	for (size_t i = 0; i < n; i++)
-		*fds[i] = -1;
-	for (size_t i = 0; i < n; i++) {
-		int fd = open_map(pin_dir, names[i]);
+	for (size_t i = 0; i < DP_N_MAPS; i++)
+		*dp_fd(dp, i) = -1;
+	for (size_t i = 0; i < DP_N_MAPS; i++) {
+		int fd = open_map(pin_dir, dp_maps[i].name);
 
 		if (fd < 0) {
 			dp_close(dp);
 			return fd;
 		}
-		*fds[i] = fd;
+		*dp_fd(dp, i) = fd;
 	}
 	return 0;
 }
 
 void dp_close(struct dp *dp)
 {
-	int *fds[] = { &dp->bindings_fd, &dp->ct_fd,	   &dp->counters_fd,  &dp->config_fd,
-		       &dp->ports_fd,	 &dp->allow_fd,	   &dp->published_fd, &dp->ct_new_fd,
-		       &dp->slot_gen_fd, &dp->backends_fd, &dp->stats_fd };
-
-	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
-		if (*fds[i] >= 0)
-			close(*fds[i]);
-		*fds[i] = -1;
+	for (size_t i = 0; i < DP_N_MAPS; i++) {
+		if (*dp_fd(dp, i) >= 0)
+			close(*dp_fd(dp, i));
+		*dp_fd(dp, i) = -1;
 	}
 }
 
@@ -102,22 +116,41 @@ static int ports_adjust(const struct dp *dp, const struct binding *b, int delta)
 	return published_set(dp->published_fd, b->family, b->proto, b->host_port, true);
 }
 
-/* Count one more or one fewer binding translating to b's container endpoint. */
+/* One more (delta 1) or one fewer (-1) user of a key in a count map; the
+ * key goes with its last user. */
+static int count_adjust(int fd, const void *key, int delta)
+{
+	__u32 count = 0;
+
+	bpf_map_lookup_elem(fd, key, &count);
+	if (delta < 0 && count <= 1)
+		return bpf_map_delete_elem(fd, key) && errno != ENOENT ? -errno : 0;
+	count += delta;
+	return bpf_map_update_elem(fd, key, &count, BPF_ANY) ? -errno : 0;
+}
+
+/* b's container endpoint (direct connections) and address (direct access). */
 static int backends_adjust(const struct dp *dp, const struct binding *b, int delta)
 {
 	struct bpfport_backend_key key;
-	__u32 count = 0;
+	struct bpfport_container_key ckey;
+	int err;
 
 	memset(&key, 0, sizeof(key));
 	key.addr = b->container_addr;
 	key.port = htons(b->container_port);
 	key.family = b->family;
 	key.proto = b->proto;
-	bpf_map_lookup_elem(dp->backends_fd, &key, &count);
-	if (delta < 0 && count <= 1)
-		return bpf_map_delete_elem(dp->backends_fd, &key) && errno != ENOENT ? -errno : 0;
-	count += delta;
-	return bpf_map_update_elem(dp->backends_fd, &key, &count, BPF_ANY) ? -errno : 0;
+	memset(&ckey, 0, sizeof(ckey));
+	ckey.addr = b->container_addr;
+	ckey.family = b->family;
+	err = count_adjust(dp->backends_fd, &key, delta);
+	if (!err) {
+		err = count_adjust(dp->containers_fd, &ckey, delta);
+		if (err)
+			count_adjust(dp->backends_fd, &key, -delta);
+	}
+	return err;
 }
 
 static __u32 slot_gen(const struct dp *dp, __u32 slot)
@@ -382,6 +415,20 @@ long dp_map_count(int map_fd)
 	free(key);
 	free(next);
 	return n;
+}
+
+int dp_config_direct_access(const struct dp *dp, bool allow)
+{
+	struct bpfport_config cfg;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(dp->config_fd, &zero, &cfg))
+		return -errno;
+	if (allow)
+		cfg.flags |= BPFPORT_CFG_DIRECT_ACCESS_ALLOW;
+	else
+		cfg.flags &= ~BPFPORT_CFG_DIRECT_ACCESS_ALLOW;
+	return bpf_map_update_elem(dp->config_fd, &zero, &cfg, BPF_ANY) ? -errno : 0;
 }
 
 int dp_config_timeouts(const struct dp *dp, const __u32 *t)

@@ -15,6 +15,7 @@
 #ifndef BPFPORT_DP_H
 #define BPFPORT_DP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "binding.h"
@@ -39,6 +40,8 @@
 #define MAP_BACKENDS "bp_backends"
 #define MAP_DIRECT "bp_direct"
 #define MAP_STATS "bp_stats"
+#define MAP_CONTAINERS "bp_containers"
+#define MAP_OUTBOUND "bp_outbound"
 
 struct dp {
 	int bindings_fd;
@@ -52,6 +55,7 @@ struct dp {
 	int slot_gen_fd;
 	int backends_fd;
 	int stats_fd;
+	int containers_fd;
 };
 
 /* Paths resolved from flags, then BPFPORT_PIN_DIR / BPFPORT_STATE, then defaults. */
@@ -80,6 +84,8 @@ int dp_counters_reset(const struct dp *dp, __u32 slot);
 long dp_map_count(int map_fd);
 /* Rebuild bp_published from bp_ports (maps pinned by an older version). */
 int dp_published_sync(const struct dp *dp);
+/* Direct access to container addresses (BPFPORT_CFG_DIRECT_ACCESS_ALLOW). */
+int dp_config_direct_access(const struct dp *dp, bool allow);
 /* Write the state's connection-tracking timeouts into the config map. */
 int dp_config_timeouts(const struct dp *dp, const __u32 *timeouts);
 

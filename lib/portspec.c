@@ -134,18 +134,6 @@ static int strip_brackets(char *ip, char *err, size_t errlen)
 	return 0;
 }
 
-/* ::ffff:a.b.c.d is an IPv4 address, as Docker unmaps it. */
-static void unmap_v4(struct port_mapping *m)
-{
-	const __u32 *a = m->host_addr.a;
-
-	if (m->host_family != BPFPORT_AF_INET6 || a[0] || a[1] || a[2] != htonl(0xffff))
-		return;
-	m->host_addr.a[0] = a[3];
-	m->host_addr.a[1] = m->host_addr.a[2] = m->host_addr.a[3] = 0;
-	m->host_family = BPFPORT_AF_INET;
-}
-
 static int parse_host_ip(char *ip, struct port_mapping *m, char *err, size_t errlen)
 {
 	if (ip[0] == '[' && strip_brackets(ip, err, errlen))
@@ -164,7 +152,8 @@ static int parse_host_ip(char *ip, struct port_mapping *m, char *err, size_t err
 		return -EINVAL;
 	}
 	m->has_host_ip = true;
-	unmap_v4(m);
+	/* ::ffff:a.b.c.d is an IPv4 address, as Docker unmaps it. */
+	addr_unmap_v4(&m->host_family, &m->host_addr);
 	return 0;
 }
 

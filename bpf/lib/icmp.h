@@ -34,6 +34,8 @@
 #define ICMPV6_PKT_TOOBIG 2
 #define ICMPV6_TIME_EXCEED 3
 #define ICMPV6_PARAMPROB 4
+#define ICMP_ECHO 8
+#define ICMPV6_ECHO_REQUEST 128
 #define ICMP_HDR_LEN 8
 
 /* The quoted packet: its headers as found, and where. */
@@ -56,6 +58,17 @@ static __always_inline bool icmp_is_error(__u8 family, __u8 type)
 		       type == ICMP_PARAMETERPROB;
 	return type == ICMPV6_DEST_UNREACH || type == ICMPV6_PKT_TOOBIG ||
 	       type == ICMPV6_TIME_EXCEED || type == ICMPV6_PARAMPROB;
+}
+
+/* An echo request (ping): the one ICMP message that opens an exchange with
+ * a container; errors and echo replies answer something it sent. */
+static __always_inline bool icmp_is_echo_request(void *ctx, const bool xdp, const struct pkt *p)
+{
+	__u8 type;
+
+	if (ctx_load(ctx, xdp, p->l4_off, &type, 1))
+		return false;
+	return type == (p->family == BPFPORT_AF_INET ? ICMP_ECHO : ICMPV6_ECHO_REQUEST);
 }
 
 static __always_inline int icmp_parse_quote(void *ctx, const bool xdp, const struct pkt *p,

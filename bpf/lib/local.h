@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- *   addr_is_loopback()  127.0.0.0/8 and ::1: never translated from the wire
+ *   addr_is_loopback()  127.0.0.0/8, ::1, ::ffff:127.0.0.0/104: never translated from the wire
  *   addr_is_local()     is the address one of this host's own (wildcard match)
  */
 #ifndef BPFPORT_LOCAL_H
@@ -10,14 +10,19 @@
 #include "parse.h"
 
 /* A packet to 127/8 on an external interface is a martian; a binding on
- * 127.0.0.1 must never be reachable from outside the host. */
+ * 127.0.0.1 must never be reachable from outside the host, nor through its
+ * IPv4-mapped IPv6 form ::ffff:127.0.0.0/104. */
 static __always_inline bool addr_is_loopback(const struct pkt *p)
 {
 	const __u32 *a = p->daddr.a;
 
 	if (p->family == BPFPORT_AF_INET)
 		return (a[0] & bpf_htonl(0xff000000)) == bpf_htonl(0x7f000000);
-	return !a[0] && !a[1] && !a[2] && a[3] == bpf_htonl(1);
+	if (a[0] || a[1])
+		return false;
+	if (a[2] == bpf_htonl(0xffff))
+		return (a[3] & bpf_htonl(0xff000000)) == bpf_htonl(0x7f000000);
+	return !a[2] && a[3] == bpf_htonl(1);
 }
 
 /*

@@ -78,6 +78,30 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bp_direct SEC(".maps");
 
+/* Container addresses (struct bpfport_container_key -> number of bindings). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFPORT_CONTAINERS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct bpfport_container_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bp_containers SEC(".maps");
+
+/*
+ * Connections containers opened to the outside without NAT (routed networks),
+ * keyed as their replies arrive (remote -> container, dir BPFPORT_CT_REPLY);
+ * value: last-seen time. Only kept while direct access is dropped.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BPFPORT_OUTBOUND_ENTRIES);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__type(key, struct bpfport_ct_key);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bp_outbound SEC(".maps");
+
 /* Event counts by enum bpfport_stat, per CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

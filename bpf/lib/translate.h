@@ -10,6 +10,8 @@
  *                        published ports, hairpin ones both ways
  *   direct_observe()     a client's own TCP connection to a container endpoint,
  *                        which translated flows must not collide with
+ * Packets to container addresses that nothing translated meet guard.h:
+ * VERDICT_DROP unless direct access is allowed or they answer the container.
  */
 #ifndef BPFPORT_TRANSLATE_H
 #define BPFPORT_TRANSLATE_H
@@ -18,6 +20,7 @@
 #include "counters.h"
 #include "direct.h"
 #include "frag.h"
+#include "guard.h"
 #include "icmp.h"
 #include "local.h"
 #include "maps.h"
@@ -169,6 +172,7 @@ static __always_inline struct bpfport_bind_val *binding_admit(void *ctx, const b
 	}
 	if (!source_allowed(b, p)) {
 		count_drop(b->slot);
+		count_stat(BPFPORT_STAT_DROP_ALLOWLIST);
 		*v = VERDICT_DROP;
 		return NULL;
 	}
@@ -192,7 +196,9 @@ static __always_inline enum verdict translate_ingress(void *ctx, const bool xdp)
 	case PARSE_OK:
 		break;
 	case PARSE_ICMP:
-		icmp_translate(ctx, xdp, &p, BPFPORT_CT_INGRESS, false);
+		if (icmp_translate(ctx, xdp, &p, BPFPORT_CT_INGRESS, false) != 1 &&
+		    icmp_is_echo_request(ctx, xdp, &p) && !guard_direct_access(&p))
+			return VERDICT_DROP;
 		return VERDICT_PASS;
 	case PARSE_FRAG:
 		frag_translate(ctx, xdp, &p, BPFPORT_CT_INGRESS);
@@ -207,7 +213,7 @@ static __always_inline enum verdict translate_ingress(void *ctx, const bool xdp)
 	if (!port_published(&p)) {
 		frag_forget(&p, BPFPORT_CT_INGRESS);
 		direct_observe(&p);
-		return VERDICT_PASS;
+		return guard_direct_access(&p) ? VERDICT_PASS : VERDICT_DROP;
 	}
 
 	ctv = ct_flow_of(&p, BPFPORT_CT_INGRESS, &assured, &reuse);
@@ -219,6 +225,8 @@ static __always_inline enum verdict translate_ingress(void *ctx, const bool xdp)
 	b = binding_admit(ctx, xdp, &p, &verdict);
 	if (!b) {
 		direct_observe(&p);
+		if (verdict == VERDICT_PASS && !guard_direct_access(&p))
+			verdict = VERDICT_DROP;
 		return verdict;
 	}
 	struct nat_op op = { .dst = true, .addr = b->container_addr, .port = b->container_port };
@@ -253,6 +261,7 @@ static __always_inline void translate_reply(void *ctx, const bool xdp)
 	ctv = ct_flow_of(&p, BPFPORT_CT_REPLY, &assured, &reuse);
 	if (!ctv) {
 		frag_forget(&p, BPFPORT_CT_REPLY);
+		guard_outbound_note(&p);
 		return;
 	}
 	ct_translate(ctx, xdp, &p, ctv, BPFPORT_CT_REPLY, assured);

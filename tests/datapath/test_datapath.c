@@ -53,8 +53,8 @@
 
 static struct bpfport *skel;
 static int fd_xdp, fd_tc_in, fd_tc_out;
-static int fd_bind, fd_ct, fd_ct_new, fd_slot_gen, fd_backends, fd_direct, fd_stats, fd_cnt, fd_cfg,
-	fd_allow, fd_frags, fd_published;
+static int fd_bind, fd_ct, fd_ct_new, fd_slot_gen, fd_backends, fd_direct, fd_stats, fd_containers,
+	fd_outbound, fd_cnt, fd_cfg, fd_allow, fd_frags, fd_published;
 static int lo_ifindex = 1;
 static bool have_veth, have_ipv6, have_veth6;
 static char why[1024];
@@ -127,6 +127,8 @@ static bool load_skeleton(void)
 	fd_backends = bpf_map__fd(skel->maps.bp_backends);
 	fd_direct = bpf_map__fd(skel->maps.bp_direct);
 	fd_stats = bpf_map__fd(skel->maps.bp_stats);
+	fd_containers = bpf_map__fd(skel->maps.bp_containers);
+	fd_outbound = bpf_map__fd(skel->maps.bp_outbound);
 	fd_cnt = bpf_map__fd(skel->maps.bp_counters);
 	fd_cfg = bpf_map__fd(skel->maps.bp_config);
 	fd_allow = bpf_map__fd(skel->maps.bp_allow);
@@ -297,6 +299,8 @@ static void maps_reset(void)
 	map_clear(fd_ct_new, &ck);
 	map_clear(fd_direct, &ck);
 	map_clear(fd_backends, &(struct bpfport_backend_key){});
+	map_clear(fd_containers, &(struct bpfport_container_key){});
+	map_clear(fd_outbound, &ck);
 	map_clear(fd_allow, &(struct bpfport_allow_key){});
 	map_clear(fd_frags, &(struct bpfport_frag_key){});
 	harness_unpublish_all(fd_published);
@@ -3691,8 +3695,8 @@ static bool test_ct_restart_keeps_remapped_port(void)
 	syn.tcp_seq = PKT_TCP_SEQ + 200000;
 	TRY(expect_dnat_port(&syn, n, "the next connection's SYN: the same port"));
 	TRY(ct_get(&syn, BPFPORT_CT_INGRESS, &v));
-	CHECK(v.seq == syn.tcp_seq && !(v.flags & CT_CLOSED), "not a fresh flow (seq %#x flags %#x)",
-	      v.seq, v.flags);
+	CHECK(v.seq == syn.tcp_seq && !(v.flags & CT_CLOSED),
+	      "not a fresh flow (seq %#x flags %#x)", v.seq, v.flags);
 	EXPECT_STAT(CT_RESTARTED, 1);
 	return true;
 }
@@ -3942,6 +3946,102 @@ static bool test_allow_ipv6_prefixes(void)
 	return expect_dropped(SLOT + 1, 2);
 }
 
+/* ---- tests: direct access to container addresses (guard.h) ---- */
+
+#define REMOTE "203.0.113.50" /* a host out there the container talks to */
+
+/* As lib/dp.c does for every binding: the container's address is known. */
+static bool container_add(const char *addr)
+{
+	struct bpfport_container_key k;
+	__u32 one = 1;
+
+	memset(&k, 0, sizeof(k));
+	k.family = addr_parse(addr, &k.addr);
+	CHECK(!bpf_map_update_elem(fd_containers, &k, &one, BPF_ANY), "adding container: %s",
+	      strerror(errno));
+	return true;
+}
+
+static bool config_direct_access(bool allow)
+{
+	struct bpfport_config c;
+	__u32 zero = 0;
+
+	CHECK(!bpf_map_lookup_elem(fd_cfg, &zero, &c), "reading config: %s", strerror(errno));
+	c.flags = allow ? BPFPORT_CFG_DIRECT_ACCESS_ALLOW : 0;
+	CHECK(!bpf_map_update_elem(fd_cfg, &zero, &c, BPF_ANY), "writing config: %s",
+	      strerror(errno));
+	return true;
+}
+
+/*
+ * Routed straight to a container: dropped by default on both ingress
+ * programs, whatever the port (published to 127.0.0.1 only, unpublished);
+ * passed untouched with direct access allowed. The published port still works.
+ */
+static bool test_direct_access_dropped_by_default(void)
+{
+	struct pkt_spec d = tcp_pkt(CTR, 8080, 55000), u = udp_pkt(CTR, 9999, 55001);
+	struct pkt_spec s = tcp_pkt(HOST, 80, 55002), other = tcp_pkt("198.51.100.9", 8080, 55003);
+
+	TRY(bind_add("127.0.0.1", 8443, IPPROTO_TCP, CTR, 8080, SLOT));
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, SLOT + 1));
+	TRY(container_add(CTR));
+	TRY(expect_dropped_spec(fd_xdp, &d, "tcp straight to the container"));
+	TRY(expect_dropped_spec(fd_tc_in, &d, "same through tc_ingress"));
+	TRY(expect_dropped_spec(fd_xdp, &u, "udp to an unpublished container port"));
+	TRY(expect_spec_untouched(fd_xdp, &other, "to an address no binding targets"));
+	EXPECT_STAT(DROP_DIRECT_ACCESS, 3);
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "through the published port"));
+	TRY(config_direct_access(true));
+	TRY(expect_spec_untouched(fd_xdp, &d, "tcp straight to the container, allowed"));
+	TRY(expect_spec_untouched(fd_tc_in, &u, "udp, allowed, tc_ingress"));
+	EXPECT_STAT(DROP_DIRECT_ACCESS, 3);
+	return true;
+}
+
+/*
+ * A container on a routed network (no masquerade) opens connections with
+ * its own address: the replies come in to that address and pass, once
+ * tc_egress saw the container's packet leave; nothing else does.
+ */
+static bool test_direct_access_outbound_replies_pass(void)
+{
+	struct pkt_spec out = udp_pkt(REMOTE, 53, 40053), t = tcp_pkt(REMOTE, 443, 40443);
+	struct pkt_spec in, tin, stranger;
+
+	spec_addr(&out, false, CTR);
+	spec_addr(&t, false, CTR);
+	in = reply_to(&out, REMOTE, 53);
+	tin = reply_to(&t, REMOTE, 443);
+	stranger = in;
+	stranger.sport = 54;
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, SLOT));
+	TRY(container_add(CTR));
+	TRY(expect_dropped_spec(fd_xdp, &in, "an answer before the container asked"));
+	TRY(expect_spec_untouched(fd_tc_out, &out, "the container's query leaves untouched"));
+	TRY(expect_spec_untouched(fd_tc_out, &t, "the container's SYN leaves untouched"));
+	TRY(expect_spec_untouched(fd_xdp, &in, "the answer"));
+	TRY(expect_spec_untouched(fd_tc_in, &tin, "the SYN-ACK, tc_ingress"));
+	TRY(expect_dropped_spec(fd_xdp, &stranger, "from another port of that host"));
+	return true;
+}
+
+/* A binding on 127.0.0.1 stays unreachable from the wire through its
+ * IPv4-mapped IPv6 form too, as stored by a CLI that did not unmap it. */
+static bool test_loopback_v4mapped_unreachable(void)
+{
+	struct pkt_spec s = tcp6_pkt("::ffff:127.0.0.1", 80, 55100);
+
+	NEEDS_IPV6();
+	TRY(bind_add("::ffff:127.0.0.1", 80, IPPROTO_TCP, CTR6, 8080, SLOT));
+	TRY(expect_spec_untouched(fd_xdp, &s, "tcp to [::ffff:127.0.0.1]:80"));
+	TRY(expect_spec_untouched(fd_tc_in, &s, "same through tc_ingress"));
+	CHECK(ct_count() == 0, "%ld CT entries", ct_count());
+	return expect_counters(SLOT, 0, 0, 0, 0);
+}
+
 /* ---- main ---- */
 
 struct test {
@@ -4083,6 +4183,9 @@ static const struct test tests[] = {
 	{ "allow_established_flow_not_rechecked", test_allow_established_flow_not_rechecked },
 	{ "allow_longest_prefix_per_slot", test_allow_longest_prefix_per_slot },
 	{ "allow_ipv6_prefixes", test_allow_ipv6_prefixes },
+	{ "direct_access_dropped_by_default", test_direct_access_dropped_by_default },
+	{ "direct_access_outbound_replies_pass", test_direct_access_outbound_replies_pass },
+	{ "loopback_v4mapped_unreachable", test_loopback_v4mapped_unreachable },
 };
 
 int main(void)
