@@ -83,6 +83,7 @@ struct flow {
 	__u8 proto;
 	struct bpfport_addr saddr, daddr;
 	__u16 sport, dport; /* host order */
+	bool syn; /* TCP: a SYN, which opens a flow (else an ACK of one) */
 };
 
 struct bench {
@@ -141,7 +142,7 @@ static __u16 csum_fold(__u32 sum)
 	return (__u16)~sum;
 }
 
-/* Ethernet + IPv4/IPv6 + TCP (ACK) or UDP + 32 bytes, every checksum complete. */
+/* Ethernet + IPv4/IPv6 + TCP (ACK, or SYN) or UDP + 32 bytes, every checksum complete. */
 static size_t build_pkt(__u8 *buf, const struct flow *f)
 {
 	const size_t payload = 32, l4len = (f->proto == IPPROTO_TCP ? 20 : 8) + payload;
@@ -182,7 +183,7 @@ static size_t build_pkt(__u8 *buf, const struct flow *f)
 	buf[l4 + 3] = (__u8)f->dport;
 	if (f->proto == IPPROTO_TCP) {
 		buf[l4 + 12] = 5 << 4;
-		buf[l4 + 13] = 0x10; /* ACK */
+		buf[l4 + 13] = f->syn ? 0x02 : 0x10; /* SYN or ACK */
 		buf[l4 + 15] = 0xff; /* window */
 	} else {
 		buf[l4 + 4] = (__u8)(l4len >> 8);
@@ -909,6 +910,7 @@ static int bench_spread(const struct cfg *c, struct size_run *sr)
 		struct flow f = flow_in(idx[i], n, IPPROTO_TCP);
 
 		f.saddr = v4(FRESH_BASE + (__u32)i);
+		f.syn = true; /* only a SYN opens a TCP flow */
 		lens[i] = build_pkt(pkts + (size_t)i * stride, &f);
 	}
 	if (spread(b->xdp, b->xdp_pass, pkts, stride, lens, k, check_ingress, &arg, &ns, &fl))
@@ -929,7 +931,7 @@ static int bench_spread(const struct cfg *c, struct size_run *sr)
 		}
 	}
 	for (int i = 0; i < k; i++) {
-		struct flow f = { .family = AF_INET, .proto = IPPROTO_TCP };
+		struct flow f = { .family = AF_INET, .proto = IPPROTO_TCP, .syn = true };
 
 		f.saddr = v4(FRESH_BASE + 0x100000 + (__u32)i);
 		f.sport = 40000;
