@@ -17,6 +17,7 @@
  *   ct_touch()           refresh last-seen time, follow sequence numbers, in-window FIN/RST
  *   ct_partner_restore() put back the other direction's entry if it was evicted
  *   ct_assure()          move a flow from bp_ct_new to bp_ct
+ *   ct_retire()          move a closed flow back to bp_ct_new
  *   ct_create()          both entries of a new flow, remapping a clashing client port
  *   ct_create_hairpin()  both entries of a flow that must come back through us
  */
@@ -42,11 +43,21 @@ static __always_inline void ct_key_from_pkt(struct bpfport_ct_key *k, const stru
 
 /*
  * How far a FIN or RST may lie from the highest sequence number seen from
- * its sender and still count, and how far an ACK may acknowledge past an
- * ISN. A real stack sends them at its snd_nxt, within a segment or two
- * (64 KiB GSO) of what passed us; an off-path sender must guess within this.
+ * its sender and still count. A real stack sends them at its snd_nxt, within
+ * a segment or two (64 KiB GSO) of what passed us; an off-path sender must
+ * guess within this.
  */
 #define CT_SEQ_SLACK (1U << 20)
+/*
+ * How far an ACK may acknowledge past an ISN + 1: the SYN's data (TCP Fast
+ * Open) at most, about as netfilter's window. A blind ACK that would assure a
+ * spoofed flow must guess within 2^16 of 2^32.
+ */
+#define CT_ACK_SLACK 0xffffU
+/* A UDP flow is assured once answered and still going this long after its
+ * first datagram, as netfilter's UDP "stream": a flood of spoofed requests
+ * that the container answers once stays in bp_ct_new. */
+#define CT_UDP_STREAM_NS (2 * NSEC_PER_SEC)
 
 static __always_inline bool ct_is_syn(const struct pkt *p)
 {
@@ -298,7 +309,7 @@ static __always_inline bool ct_reply_accept(struct bpfport_ct_val *v, const stru
 		return true;
 	if (v->flags & BPFPORT_CT_REPLIED)
 		return (v->flags & BPFPORT_CT_SEQ_KNOWN) && p->tcp_seq == v->seq;
-	if (p->tcp_ack - (v->seq + 1) > CT_SEQ_SLACK)
+	if (p->tcp_ack - (v->seq + 1) > CT_ACK_SLACK)
 		return false;
 	v->seq = p->tcp_seq;
 	v->flags |= BPFPORT_CT_REPLIED | BPFPORT_CT_SEQ_KNOWN;
@@ -404,43 +415,93 @@ static __always_inline void ct_partner_restore(const struct pkt *p, __u8 dir,
 		count_stat(BPFPORT_STAT_CT_PARTNER_LOST);
 }
 
+/* Both entries of flow k/v, with their partner pk/pv, into table dst; gone from src. */
+static __always_inline void ct_flow_move(void *dst, void *src, const struct bpfport_ct_key *k,
+					 const struct bpfport_ct_val *v,
+					 const struct bpfport_ct_key *pk,
+					 const struct bpfport_ct_val *pv)
+{
+	if (bpf_map_update_elem(dst, pk, pv, BPF_ANY) || bpf_map_update_elem(dst, k, v, BPF_ANY)) {
+		bpf_map_delete_elem(dst, pk);
+		return;
+	}
+	bpf_map_delete_elem(src, pk);
+	bpf_map_delete_elem(src, k);
+}
+
+/*
+ * The container answered a UDP flow of bp_ct_new: both entries note it, so
+ * that a later datagram either way can assure the flow.
+ */
+static __always_inline void ct_udp_replied(const struct bpfport_ct_key *k, struct bpfport_ct_val *v)
+{
+	struct bpfport_ct_val *partner;
+	struct bpfport_ct_key pk;
+
+	v->flags |= BPFPORT_CT_REPLIED;
+	ct_partner_key(k, v, &pk);
+	partner = bpf_map_lookup_elem(&bp_ct_new, &pk);
+	if (partner)
+		partner->flags |= BPFPORT_CT_REPLIED;
+}
+
 /*
  * A flow of bp_ct_new becomes assured, as netfilter's ASSURED: TCP when the
  * client acknowledges the container's SYN-ACK (a spoofed source never sees
- * it), UDP at the container's first answer. Both entries move to bp_ct.
+ * it), UDP once answered and still going CT_UDP_STREAM_NS after it began.
+ * Both entries move to bp_ct.
  */
-static __always_inline void ct_assure(const struct pkt *p, __u8 dir, const struct bpfport_ct_val *v)
+static __always_inline void ct_assure(const struct pkt *p, __u8 dir, struct bpfport_ct_val *v)
 {
 	struct bpfport_ct_val val = *v, pval, *partner;
 	struct bpfport_ct_key k, pk;
 
+	ct_key_from_pkt(&k, p, dir);
 	if (p->proto == IPPROTO_TCP) {
 		if (dir != BPFPORT_CT_INGRESS ||
 		    (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) != TCP_FLAG_ACK)
 			return;
-	} else if (dir != BPFPORT_CT_REPLY) {
+	} else if (!(v->flags & BPFPORT_CT_REPLIED)) {
+		if (dir == BPFPORT_CT_REPLY)
+			ct_udp_replied(&k, v);
+		return;
+	} else if ((__s64)(ct_now() - v->created_ns) < (__s64)CT_UDP_STREAM_NS) {
 		return;
 	}
-	ct_key_from_pkt(&k, p, dir);
 	ct_partner_key(&k, v, &pk);
 	partner = bpf_map_lookup_elem(&bp_ct_new, &pk);
 	if (!partner)
 		return;
 	if (p->proto == IPPROTO_TCP && (!(partner->flags & BPFPORT_CT_REPLIED) ||
-					p->tcp_ack - (partner->seq + 1) > CT_SEQ_SLACK))
+					p->tcp_ack - (partner->seq + 1) > CT_ACK_SLACK))
 		return;
 	/* Both entries say so: either may rebuild the other (ct_partner_val). */
 	pval = *partner;
 	pval.flags |= BPFPORT_CT_REPLIED;
 	val.flags |= BPFPORT_CT_REPLIED;
-	if (bpf_map_update_elem(&bp_ct, &pk, &pval, BPF_ANY) ||
-	    bpf_map_update_elem(&bp_ct, &k, &val, BPF_ANY)) {
-		bpf_map_delete_elem(&bp_ct, &pk);
-		return;
-	}
-	bpf_map_delete_elem(&bp_ct_new, &pk);
-	bpf_map_delete_elem(&bp_ct_new, &k);
+	ct_flow_move(&bp_ct, &bp_ct_new, &k, &val, &pk, &pval);
 	count_stat(BPFPORT_STAT_CT_ASSURED);
+}
+
+/*
+ * An assured flow that closed (an in-window FIN or RST) goes back to
+ * bp_ct_new for its last seconds: the assured table keeps only live
+ * connections, so that ordinary churn of short connections evicts closed
+ * flows, never an idle established one.
+ */
+static __always_inline void ct_retire(const struct pkt *p, __u8 dir, const struct bpfport_ct_val *v)
+{
+	struct bpfport_ct_val *partner, pval;
+	struct bpfport_ct_key k, pk;
+
+	ct_key_from_pkt(&k, p, dir);
+	ct_partner_key(&k, v, &pk);
+	partner = bpf_map_lookup_elem(&bp_ct, &pk);
+	if (partner)
+		pval = *partner;
+	else
+		ct_partner_val(&k, v, &pval);
+	ct_flow_move(&bp_ct_new, &bp_ct, &k, v, &pk, &pval);
 }
 
 /* Some binding publishes this host port (bp_published). */

@@ -65,11 +65,17 @@ static __always_inline bool ct_translate(void *ctx, const bool xdp, const struct
 {
 	struct nat_op op;
 
+	__u8 was_closed = ctv->flags & (BPFPORT_CT_SEEN_FIN | BPFPORT_CT_SEEN_RST);
+	bool refreshed;
+
 	nat_op_from_ct(&op, ctv, dir == BPFPORT_CT_INGRESS);
-	if (ct_touch(ctv, p, dir) && assured)
-		ct_partner_restore(p, dir, ctv);
+	refreshed = ct_touch(ctv, p, dir);
 	if (!assured)
 		ct_assure(p, dir, ctv);
+	else if (!was_closed && (ctv->flags & (BPFPORT_CT_SEEN_FIN | BPFPORT_CT_SEEN_RST)))
+		ct_retire(p, dir, ctv);
+	else if (refreshed)
+		ct_partner_restore(p, dir, ctv);
 	if (dir == BPFPORT_CT_INGRESS)
 		count_rx(ctv->slot, p->len);
 	else

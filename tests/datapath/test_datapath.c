@@ -673,10 +673,32 @@ static struct pkt_spec reply_to(const struct pkt_spec *s, const char *ctr, uint1
 	return r;
 }
 
+/* Date both entries of the flow of s back by age_s seconds of creation. */
+static bool flow_backdate(const struct pkt_spec *s, const struct pkt_spec *reply, __u64 age_s)
+{
+	const struct pkt_spec *specs[] = { s, reply };
+
+	for (int i = 0; i < 2; i++) {
+		__u8 dir = i ? BPFPORT_CT_REPLY : BPFPORT_CT_INGRESS;
+		struct bpfport_ct_key k;
+		struct bpfport_ct_val v;
+		int fd;
+
+		ct_key_spec(&k, specs[i], dir);
+		fd = ct_find(&k, &v);
+		CHECK(fd >= 0, "no CT entry to backdate: %s", strerror(errno));
+		v.created_ns -= age_s * 1000000000ULL;
+		CHECK(!bpf_map_update_elem(fd, &k, &v, BPF_EXIST), "backdating: %s",
+		      strerror(errno));
+	}
+	return true;
+}
+
 /*
  * Make the flow s opened (its first packet already sent) assured, as a real
  * connection does: for TCP the container's SYN-ACK acknowledges the SYN and
- * the client acknowledges the SYN-ACK; for UDP the container answers. The
+ * the client acknowledges the SYN-ACK; for UDP the container answers and the
+ * client sends again more than 2 s after the flow began. The
  * flow then lives in bp_ct; s and reply become data packets of it, and the
  * handshake's packets are taken off the counters of every test slot.
  */
@@ -696,8 +718,9 @@ static bool flow_assure(int fd_in, int fd_out, struct pkt_spec *s, struct pkt_sp
 	ack.tcp_ack = PKT_TCP_SEQ + 1;
 	TRY(run_prog(fd_out, in, pkt_build(in, &synack), 0, &r,
 		     "handshake: the container's answer"));
-	if (s->proto == IPPROTO_TCP)
-		TRY(run_prog(fd_in, in, pkt_build(in, &ack), 0, &r, "handshake: the client's ACK"));
+	if (s->proto == IPPROTO_UDP)
+		TRY(flow_backdate(s, reply, 3));
+	TRY(run_prog(fd_in, in, pkt_build(in, &ack), 0, &r, "handshake: the client's ACK"));
 	ct_key_spec(&k, s, BPFPORT_CT_INGRESS);
 	CHECK(!bpf_map_lookup_elem(fd_ct, &k, &v), "the handshake did not assure the flow");
 	if (s->proto == IPPROTO_TCP)
@@ -3467,19 +3490,58 @@ static bool test_ct_handshake_assures_flow(void)
 	return expect_snat(fd_tc_out, &reply, HOST, 80, "data from the container");
 }
 
-/* UDP: the container's first answer assures the flow. */
-static bool test_ct_udp_reply_assures_flow(void)
+/*
+ * UDP, as netfilter's "stream": a flow is assured once the container answered
+ * and datagrams still flow 2 s after the first. One answer to a (spoofed)
+ * request does not assure it.
+ */
+static bool test_ct_udp_stream_assures_flow(void)
 {
 	struct pkt_spec s = udp_pkt(HOST, 53, 54150);
 	struct pkt_spec reply = reply_to(&s, CTR, 5353);
 
 	TRY(bind_add(HOST, 53, IPPROTO_UDP, CTR, 5353, SLOT));
 	TRY(expect_dnat(fd_xdp, &s, CTR, 5353, "datagram"));
-	TRY(expect_dnat(fd_xdp, &s, CTR, 5353, "another, unanswered"));
+	TRY(flow_backdate(&s, &reply, 3));
+	TRY(expect_dnat(fd_xdp, &s, CTR, 5353, "another, unanswered, 3 s later"));
 	CHECK(ct_table_of(&s, BPFPORT_CT_INGRESS) == 0, "assured before any answer");
+	TRY(flow_backdate(&s, &reply, -3ULL));
 	TRY(expect_snat(fd_tc_out, &reply, HOST, 53, "the answer"));
-	CHECK(ct_table_of(&s, BPFPORT_CT_INGRESS) == 1, "not assured by the answer");
+	TRY(expect_dnat(fd_xdp, &s, CTR, 5353, "a datagram right after"));
+	CHECK(ct_table_of(&s, BPFPORT_CT_INGRESS) == 0, "assured within 2 s");
+	TRY(flow_backdate(&s, &reply, 3));
+	TRY(expect_snat(fd_tc_out, &reply, HOST, 53, "an answer, 3 s after the start"));
+	CHECK(ct_table_of(&s, BPFPORT_CT_INGRESS) == 1, "ingress entry not assured");
+	CHECK(ct_table_of(&reply, BPFPORT_CT_REPLY) == 1, "reply entry not assured");
+	EXPECT_STAT(CT_ASSURED, 1);
 	return expect_dnat(fd_xdp, &s, CTR, 5353, "datagram on the assured flow");
+}
+
+/*
+ * A connection that closed leaves the assured table for bp_ct_new, where
+ * churn evicts it before any idle established connection; its next SYN
+ * still finds it (restart, same container-side port).
+ */
+static bool test_ct_closed_flow_retired(void)
+{
+	struct pkt_spec s = tcp_pkt(HOST, 80, 54160);
+	struct pkt_spec reply = reply_to(&s, CTR, 8080);
+
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, SLOT));
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "SYN"));
+	TRY(flow_assure(fd_xdp, fd_tc_out, &s, &reply));
+	reply.tcp_flags = 0x11;
+	TRY(expect_snat(fd_tc_out, &reply, HOST, 80, "the container's FIN"));
+	CHECK(ct_table_of(&s, BPFPORT_CT_INGRESS) == 0, "ingress entry still assured");
+	CHECK(ct_table_of(&reply, BPFPORT_CT_REPLY) == 0, "reply entry still assured");
+	CHECK(ct_count() == 2, "%ld CT entries, want 2", ct_count());
+	s.tcp_flags = 0x11;
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "the client's FIN"));
+	s.tcp_flags = TCP_SYN;
+	s.tcp_seq = PKT_TCP_SEQ + 300000;
+	TRY(expect_dnat(fd_xdp, &s, CTR, 8080, "the next connection"));
+	EXPECT_STAT(CT_RESTARTED, 1);
+	return true;
 }
 
 /*
@@ -4166,7 +4228,8 @@ static const struct test tests[] = {
 	{ "ct_syn_clears_fin_rst_of_previous_connection", test_ct_syn_clears_close_flags },
 	{ "ct_non_syn_not_admitted", test_ct_non_syn_not_admitted },
 	{ "ct_handshake_assures_flow", test_ct_handshake_assures_flow },
-	{ "ct_udp_reply_assures_flow", test_ct_udp_reply_assures_flow },
+	{ "ct_udp_stream_assures_flow", test_ct_udp_stream_assures_flow },
+	{ "ct_closed_flow_retired", test_ct_closed_flow_retired },
 	{ "ct_foreign_synack_untouched", test_ct_foreign_synack_untouched },
 	{ "ct_rst_fin_outside_window_ignored", test_ct_rst_fin_outside_window_ignored },
 	{ "ct_syn_restarts_only_closed_flows", test_ct_syn_restarts_only_closed_flows },
