@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# Published flows and direct connections on the same client port, against
+# Published flows and direct connections on the same client port (routed
+# access allowed: `config set direct-access allow`), against
 # the connection tracking (bp_ct_new/bp_ct, bp_direct):
 #   - a client that used port P through the published port, then connects
 #     from P straight to the container endpoint, gets its SYN-ACK untouched
@@ -241,6 +242,10 @@ capture bplh attach "$EXT_IF"
 echo "# $EXT_IF attached in mode $(attached_mode)"
 capture bp add "0.0.0.0:$PUB_PORT -> $CT_IP:$CT_PORT/tcp"
 [ "$RC" -eq 0 ] || die "bpfport add: $ERR"
+# The client also talks to the container directly (routed), as a host-side
+# reverse proxy or a benchmark's baseline would: Docker's unprotected network.
+capture bp config set direct-access allow
+[ "$RC" -eq 0 ] || die "bpfport config set direct-access allow: $ERR"
 
 test_direct_after_published
 test_mixed_wrk

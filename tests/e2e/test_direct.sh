@@ -2,7 +2,11 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # Traffic that never went through a published port stays untouched, in every
 # mode, while bindings for the very same container ports are in place:
-#   - the client reaching the container directly at 198.51.100.8:8080;
+#   - a neighbour routing to the container directly at 198.51.100.8:8080 is
+#     dropped by default (direct-access drop, as Docker 28's raw-table rules),
+#     TCP and ping, even to the port bound only on 127.0.0.1:8443, and
+#     counted; with `config set direct-access allow` it reaches the container
+#     untranslated;
 #   - the container's own outgoing TCP and UDP, sent from ports that are
 #     published (a stateless "source 198.51.100.8:8081 becomes 192.0.2.1:81"
 #     reverse rule would rewrite them and break the connection);
@@ -36,6 +40,28 @@ test_published_works() {
 		pass "direct_${mode}_published_works"
 	else
 		fail "direct_${mode}_published_works" "via $HOST_IP:80: rc $RC: $OUT $ERR"
+	fi
+}
+
+direct_drops() { bp ct stats -j | jq -r .drop_direct_access; }
+
+test_client_to_container_dropped() {
+	local mode=$1 before after
+	before=$(direct_drops)
+	capture client "$CLIENT_NS" tcp "$CT_IP" 8080 --timeout 2
+	if [ "$RC" -eq 0 ]; then
+		fail "direct_${mode}_client_to_container_dropped" "routed access got through: $OUT"
+		return
+	fi
+	if in_ns "$CLIENT_NS" ping -c 1 -W 1 "$CT_IP" >/dev/null 2>&1; then
+		fail "direct_${mode}_client_to_container_dropped" "ping to $CT_IP got an answer"
+		return
+	fi
+	after=$(direct_drops)
+	if [ -z "$before" ] || [ -z "$after" ] || [ "$after" -le "$before" ]; then
+		fail "direct_${mode}_client_to_container_dropped" "drop_direct_access $before -> $after"
+	else
+		pass "direct_${mode}_client_to_container_dropped"
 	fi
 }
 
@@ -102,7 +128,7 @@ capture bpl load
 [ "$RC" -eq 0 ] || die "bpfport-loader load: $ERR"
 for spec in '0.0.0.0:80 -> 198.51.100.8:8080/tcp' '0.0.0.0:81 -> 198.51.100.8:8081/tcp' \
 	'0.0.0.0:82 -> 198.51.100.8:8082/tcp' '0.0.0.0:83 -> 198.51.100.8:8083/tcp' \
-	'0.0.0.0:53 -> 198.51.100.8:5353/udp'; do
+	'0.0.0.0:53 -> 198.51.100.8:5353/udp' '127.0.0.1:8443 -> 198.51.100.8:8080/tcp'; do
 	capture bp add "$spec"
 	[ "$RC" -eq 0 ] || die "bpfport add '$spec' exited $RC: $ERR"
 done
@@ -110,10 +136,16 @@ done
 for mode in native generic tc; do
 	test_attach "$mode" || continue
 	before=$(all_counters)
-	test_client_to_container "$mode"
+	test_client_to_container_dropped "$mode"
+	# The containers' own connections are answered under the default too.
 	test_container_tcp_out "$mode"
 	test_container_udp_out "$mode"
+	capture bp config set direct-access allow
+	[ "$RC" -eq 0 ] || fail "direct_${mode}_allow" "config set direct-access allow: $ERR"
+	test_client_to_container "$mode"
 	test_wildcard_not_forwarded "$mode"
+	capture bp config set direct-access drop
+	[ "$RC" -eq 0 ] || fail "direct_${mode}_drop" "config set direct-access drop: $ERR"
 	after=$(all_counters)
 	if [ -n "$before" ] && [ "$before" = "$after" ]; then
 		pass "direct_${mode}_not_counted"
