@@ -108,7 +108,7 @@ static const struct fam *const FAMS[] = { &F4, &F6 };
 
 static struct bpfport *skel;
 static int fd_xdp, fd_tc_in, fd_tc_out;
-static int fd_bind, fd_ct, fd_ct_new, fd_cnt, fd_cfg, fd_frags, fd_published;
+static int fd_bind, fd_ct, fd_ct_new, fd_cnt, fd_cfg, fd_frags, fd_published, fd_containers;
 static char why[2048];
 
 #define CHECK(cond, ...)                                         \
@@ -155,6 +155,7 @@ static bool load_skeleton(void)
 	fd_cfg = bpf_map__fd(skel->maps.bp_config);
 	fd_frags = bpf_map__fd(skel->maps.bp_frags);
 	fd_published = bpf_map__fd(skel->maps.bp_published);
+	fd_containers = bpf_map__fd(skel->maps.bp_containers);
 	return true;
 }
 
@@ -184,6 +185,7 @@ static void maps_reset(void)
 	map_clear(fd_ct, &(struct bpfport_ct_key){});
 	map_clear(fd_ct_new, &(struct bpfport_ct_key){});
 	map_clear(fd_frags, &(struct bpfport_frag_key){});
+	map_clear(fd_containers, &(struct bpfport_container_key){});
 	harness_unpublish_all(fd_published);
 	bpf_map_update_elem(fd_cfg, &slot, &c, BPF_ANY);
 	for (slot = 0; slot < 16 && zero; slot++)
@@ -888,6 +890,57 @@ static bool test_informational_untouched(void)
 			len = err_build(in, &out_e, &fl.ct);
 			TRY(expect_untouched(fd_tc_out, in, len, w));
 		}
+		maps_reset();
+	}
+	return true;
+}
+
+/*
+ * Direct access (bpf/lib/guard.h): a neighbour's echo request routed to a
+ * container is dropped by default, while errors and echo replies, which
+ * answer what the container sent, pass untouched; with direct access
+ * allowed the request passes too.
+ */
+static bool test_direct_access_echo(void)
+{
+	FOR_FAM(f)
+	{
+		struct bpfport_container_key k = { 0 };
+		struct err req = { f->client, f->ctr, f->echo_request, 0, 0x00070001, 0, false };
+		struct err rep = { f->client, f->ctr, f->echo_reply, 0, 0x00070001, 0, false };
+		struct err unr = { f->nrouter, f->ctr, f->unreach, f->port_code, 0, 0, false };
+		struct bpfport_config c;
+		uint8_t in[ICMP_PKT_MAX], data[16] = { 0 }, quote[64];
+		__u32 one = 1, zero = 0;
+		struct pkt_spec q = spec(f, IPPROTO_UDP, 53, 40150);
+		size_t len, qlen;
+		struct run r;
+
+		k.family = addr_parse(f->ctr, &k.addr);
+		CHECK(!bpf_map_update_elem(fd_containers, &k, &one, BPF_ANY), "container: %s",
+		      strerror(errno));
+		len = err_raw(in, f->v6, &req, data, sizeof(data), NULL, 0);
+		for (int i = 0; i < 2; i++) {
+			int fd = i ? fd_tc_in : fd_xdp, drop = i ? 2 : XDP_DROP;
+
+			CHECK(!run_raw(fd, in, len, &r) && r.retval == drop,
+			      "%s: echo request to the container: %s returned %d, want %d",
+			      f->v6 ? "ICMPv6" : "ICMP", prog_name(fd), r.retval, drop);
+		}
+		len = err_raw(in, f->v6, &rep, data, sizeof(data), NULL, 0);
+		TRY(expect_untouched(fd_xdp, in, len, "echo reply to the container"));
+		/* A port unreachable quoting the container's own datagram out. */
+		spec_addr(&q, false, f->ctr);
+		spec_addr(&q, true, f->client);
+		qlen = pkt_build(quote, &q);
+		len = err_raw(in, f->v6, &unr, quote + PKT_ETH_LEN, qlen - PKT_ETH_LEN, NULL, 0);
+		TRY(expect_untouched(fd_xdp, in, len, "port unreachable to the container"));
+		CHECK(!bpf_map_lookup_elem(fd_cfg, &zero, &c), "config: %s", strerror(errno));
+		c.flags |= BPFPORT_CFG_DIRECT_ACCESS_ALLOW;
+		CHECK(!bpf_map_update_elem(fd_cfg, &zero, &c, BPF_ANY), "config: %s",
+		      strerror(errno));
+		len = err_raw(in, f->v6, &req, data, sizeof(data), NULL, 0);
+		TRY(expect_untouched(fd_xdp, in, len, "echo request, direct access allowed"));
 		maps_reset();
 	}
 	return true;
@@ -1640,6 +1693,7 @@ static const struct test tests[] = {
 	{ "remapped_client_port_udp", test_remap_udp },
 	{ "remapped_client_port_tcp", test_remap_tcp },
 	{ "informational_messages_untouched", test_informational_untouched },
+	{ "direct_access_echo_request_dropped", test_direct_access_echo },
 	{ "unknown_flow_untouched", test_unknown_flow_untouched },
 	{ "quote_not_tcp_udp_untouched", test_quote_not_tcp_udp_untouched },
 	{ "quote_bad_header_untouched", test_quote_bad_header_untouched },
