@@ -161,7 +161,9 @@ struct bpfport_backend_key {
 	  "binding translated, dropped")                                                      \
 	X(DROP_ALLOWLIST, "drop_allowlist",                                                   \
 	  "new flows from sources outside a binding's "                                       \
-	  "allow-list, dropped")
+	  "allow-list, dropped")                                                              \
+	X(EVENTS_LOST, "events_lost",                                                         \
+	  "monitor events not sent: over the rate bound or the ring buffer full")
 
 #define BPFPORT_STAT_ENUM(id, name, help) BPFPORT_STAT_##id,
 enum bpfport_stat { BPFPORT_STATS(BPFPORT_STAT_ENUM) BPFPORT_STAT_MAX };
@@ -195,6 +197,8 @@ struct bpfport_allow_key {
 /* Packets to container addresses that no binding translated pass (Docker's
  * unprotected networks); unset, they are dropped (Docker 28's default). */
 #define BPFPORT_CFG_DIRECT_ACCESS_ALLOW 0x1
+/* Datapath events go to bp_events (`bpfport monitor` sets it while it runs). */
+#define BPFPORT_CFG_EVENTS 0x2
 
 struct bpfport_config {
 	__u32 abi_version;
@@ -292,6 +296,48 @@ struct bpfport_port_key {
 	((__u32)(((family) == BPFPORT_AF_INET6) * 2 + ((proto) == IPPROTO_UDP)) * 1024 + \
 	 ((__u32)(port) >> 6))
 #define BPFPORT_PUBLISHED_BIT(port) (1ULL << ((port)&63))
+
+/*
+ * events: what `bpfport monitor` streams from the bp_events ring buffer while
+ * BPFPORT_CFG_EVENTS is set. Addresses and ports as the packet arrived; x*
+ * is what it was translated to (new flow: the container endpoint; hairpin:
+ * the source the container sees; ICMP: the endpoint rewritten in the quote).
+ */
+enum bpfport_event_type {
+	BPFPORT_EV_FLOW_NEW = 1,
+	BPFPORT_EV_FLOW_END, /* a FIN or RST closed an assured flow */
+	BPFPORT_EV_DROP, /* reason: the enum bpfport_stat counter it went to */
+	BPFPORT_EV_ICMP, /* an ICMP error about a flow, translated */
+	BPFPORT_EV_HAIRPIN, /* a new hairpin flow, source translated too */
+};
+
+struct bpfport_event {
+	__u64 ts_ns; /* bpf_ktime_get_ns() */
+	__u32 type; /* enum bpfport_event_type */
+	__u32 ifindex;
+	__u32 slot; /* the binding's counters slot; ~0 for none */
+	__u32 reason; /* BPFPORT_EV_DROP: enum bpfport_stat */
+	__u8 family;
+	__u8 proto;
+	__be16 sport;
+	__be16 dport;
+	__be16 xport;
+	struct bpfport_addr saddr;
+	struct bpfport_addr daddr;
+	struct bpfport_addr xaddr;
+};
+
+/* At most this many events a second per CPU: a flood costs the monitor
+ * dropped events (counted), never the datapath its time. */
+#define BPFPORT_EVENTS_PER_SEC 20000
+#define BPFPORT_EVENTS_RINGBUF_BYTES (1 << 20)
+
+/* The per-CPU budget: the monotonic second it counts and events sent in it. */
+struct bpfport_event_budget {
+	__u64 second;
+	__u32 sent;
+	__u32 pad;
+};
 
 /* Default and maximum sizes; the loader may size ct differently. */
 #define BPFPORT_MAX_BINDINGS 65536

@@ -18,6 +18,7 @@
 
 #include "conntrack.h"
 #include "counters.h"
+#include "events.h"
 #include "maps.h"
 #include "parse.h"
 
@@ -90,7 +91,7 @@ static __always_inline bool guard_outbound_reply(const struct pkt *p,
 }
 
 /* p arrived on an attached interface and no binding or flow translated it. */
-static __always_inline bool guard_direct_access(const struct pkt *p)
+static __always_inline bool guard_direct_access(void *ctx, const bool xdp, const struct pkt *p)
 {
 	struct bpfport_config *cfg = config_get();
 
@@ -98,6 +99,8 @@ static __always_inline bool guard_direct_access(const struct pkt *p)
 	    guard_outbound_reply(p, cfg))
 		return true;
 	count_stat(BPFPORT_STAT_DROP_DIRECT_ACCESS);
+	event_emit(ctx, xdp, BPFPORT_EV_DROP, p, EVENT_NO_SLOT, NULL, 0,
+		   BPFPORT_STAT_DROP_DIRECT_ACCESS);
 	return false;
 }
 

@@ -102,6 +102,22 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bp_outbound SEC(".maps");
 
+/* Datapath events for `bpfport monitor` (struct bpfport_event). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, BPFPORT_EVENTS_RINGBUF_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bp_events SEC(".maps");
+
+/* Per-CPU event budget (struct bpfport_event_budget), not pinned: a new
+ * program may start the second afresh. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bpfport_event_budget);
+} bp_event_budget SEC(".maps");
+
 /* Event counts by enum bpfport_stat, per CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -12,6 +12,7 @@
  *                        which translated flows must not collide with
  * Packets to container addresses that nothing translated meet guard.h:
  * VERDICT_DROP unless direct access is allowed or they answer the container.
+ * New and ended flows, drops, ICMP errors and hairpin flows go to events.h.
  */
 #ifndef BPFPORT_TRANSLATE_H
 #define BPFPORT_TRANSLATE_H
@@ -19,6 +20,7 @@
 #include "conntrack.h"
 #include "counters.h"
 #include "direct.h"
+#include "events.h"
 #include "frag.h"
 #include "guard.h"
 #include "icmp.h"
@@ -72,9 +74,10 @@ static __always_inline bool ct_translate(void *ctx, const bool xdp, const struct
 	refreshed = ct_touch(ctv, p, dir);
 	if (!assured)
 		ct_assure(p, dir, ctv);
-	else if (!was_closed && (ctv->flags & (BPFPORT_CT_SEEN_FIN | BPFPORT_CT_SEEN_RST)))
+	else if (!was_closed && (ctv->flags & (BPFPORT_CT_SEEN_FIN | BPFPORT_CT_SEEN_RST))) {
 		ct_retire(p, dir, ctv);
-	else if (refreshed)
+		event_emit(ctx, xdp, BPFPORT_EV_FLOW_END, p, ctv->slot, &ctv->addr, ctv->port, 0);
+	} else if (refreshed)
 		ct_partner_restore(p, dir, ctv);
 	if (dir == BPFPORT_CT_INGRESS)
 		count_rx(ctv->slot, p->len);
@@ -179,6 +182,8 @@ static __always_inline struct bpfport_bind_val *binding_admit(void *ctx, const b
 	if (!source_allowed(b, p)) {
 		count_drop(b->slot);
 		count_stat(BPFPORT_STAT_DROP_ALLOWLIST);
+		event_emit(ctx, xdp, BPFPORT_EV_DROP, p, b->slot, &b->container_addr,
+			   b->container_port, BPFPORT_STAT_DROP_ALLOWLIST);
 		*v = VERDICT_DROP;
 		return NULL;
 	}
@@ -202,8 +207,9 @@ static __always_inline enum verdict translate_ingress(void *ctx, const bool xdp)
 	case PARSE_OK:
 		break;
 	case PARSE_ICMP:
-		if (icmp_translate(ctx, xdp, &p, BPFPORT_CT_INGRESS, false) != 1 &&
-		    icmp_is_echo_request(ctx, xdp, &p) && !guard_direct_access(&p))
+		if (icmp_translate(ctx, xdp, &p, BPFPORT_CT_INGRESS, false) == 1)
+			event_emit(ctx, xdp, BPFPORT_EV_ICMP, &p, EVENT_NO_SLOT, NULL, 0, 0);
+		else if (icmp_is_echo_request(ctx, xdp, &p) && !guard_direct_access(ctx, xdp, &p))
 			return VERDICT_DROP;
 		return VERDICT_PASS;
 	case PARSE_FRAG:
@@ -219,7 +225,7 @@ static __always_inline enum verdict translate_ingress(void *ctx, const bool xdp)
 	if (!port_published(&p)) {
 		frag_forget(&p, BPFPORT_CT_INGRESS);
 		direct_observe(&p);
-		return guard_direct_access(&p) ? VERDICT_PASS : VERDICT_DROP;
+		return guard_direct_access(ctx, xdp, &p) ? VERDICT_PASS : VERDICT_DROP;
 	}
 
 	ctv = ct_flow_of(&p, BPFPORT_CT_INGRESS, &assured, &reuse);
@@ -231,7 +237,7 @@ static __always_inline enum verdict translate_ingress(void *ctx, const bool xdp)
 	b = binding_admit(ctx, xdp, &p, &verdict);
 	if (!b) {
 		direct_observe(&p);
-		if (verdict == VERDICT_PASS && !guard_direct_access(&p))
+		if (verdict == VERDICT_PASS && !guard_direct_access(ctx, xdp, &p))
 			verdict = VERDICT_DROP;
 		return verdict;
 	}
@@ -242,6 +248,7 @@ static __always_inline enum verdict translate_ingress(void *ctx, const bool xdp)
 	count_rx(b->slot, p.len);
 	frag_record(&p, BPFPORT_CT_INGRESS, &b->container_addr, b->slot);
 	nat_rewrite(ctx, xdp, &p, &op);
+	event_emit(ctx, xdp, BPFPORT_EV_FLOW_NEW, &p, b->slot, &op.addr, op.port, 0);
 	return VERDICT_PASS;
 }
 
@@ -256,7 +263,8 @@ static __always_inline void translate_reply(void *ctx, const bool xdp)
 	case PARSE_OK:
 		break;
 	case PARSE_ICMP:
-		icmp_translate(ctx, xdp, &p, BPFPORT_CT_REPLY, false);
+		if (icmp_translate(ctx, xdp, &p, BPFPORT_CT_REPLY, false) == 1)
+			event_emit(ctx, xdp, BPFPORT_EV_ICMP, &p, EVENT_NO_SLOT, NULL, 0, 0);
 		return;
 	case PARSE_FRAG:
 		frag_translate(ctx, xdp, &p, BPFPORT_CT_REPLY);
@@ -329,8 +337,10 @@ static __always_inline enum verdict translate_bridge(struct __sk_buff *skb)
 	case PARSE_ICMP:
 		/* Errors between two containers about a hairpin flow, either way. */
 		if (icmp_translate(skb, false, &p, BPFPORT_CT_REPLY, true) == 1 ||
-		    icmp_translate(skb, false, &p, BPFPORT_CT_INGRESS, true) == 1)
+		    icmp_translate(skb, false, &p, BPFPORT_CT_INGRESS, true) == 1) {
+			event_emit(skb, false, BPFPORT_EV_ICMP, &p, EVENT_NO_SLOT, NULL, 0, 0);
 			return VERDICT_REDIRECT;
+		}
 		return VERDICT_PASS;
 	default:
 		return VERDICT_PASS;
@@ -368,12 +378,14 @@ static __always_inline enum verdict translate_bridge(struct __sk_buff *skb)
 		op.has_peer_addr = true;
 		count_rx(b->slot, p.len);
 		nat_rewrite(skb, false, &p, &op);
+		event_emit(skb, false, BPFPORT_EV_HAIRPIN, &p, b->slot, &snat, op.peer_port, 0);
 		return VERDICT_REDIRECT;
 	}
 	if (ct_create(&p, b, &reuse, &op.peer_port))
 		return VERDICT_PASS;
 	count_rx(b->slot, p.len);
 	nat_rewrite(skb, false, &p, &op);
+	event_emit(skb, false, BPFPORT_EV_FLOW_NEW, &p, b->slot, &op.addr, op.port, 0);
 	return VERDICT_PASS;
 }
 

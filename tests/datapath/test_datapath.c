@@ -4104,6 +4104,119 @@ static bool test_loopback_v4mapped_unreachable(void)
 	return expect_counters(SLOT, 0, 0, 0, 0);
 }
 
+/* ---- tests: monitor events (events.h) ---- */
+
+struct event_sink {
+	struct bpfport_event ev[8];
+	int n;
+};
+
+static int event_collect(void *ctx, void *data, size_t len)
+{
+	struct event_sink *sink = ctx;
+
+	if (len >= sizeof(struct bpfport_event) && sink->n < 8)
+		memcpy(&sink->ev[sink->n++], data, sizeof(struct bpfport_event));
+	return 0;
+}
+
+static bool config_events(bool on)
+{
+	struct bpfport_config c;
+	__u32 zero = 0;
+
+	CHECK(!bpf_map_lookup_elem(fd_cfg, &zero, &c), "reading config: %s", strerror(errno));
+	c.flags = on ? c.flags | BPFPORT_CFG_EVENTS : c.flags & ~BPFPORT_CFG_EVENTS;
+	CHECK(!bpf_map_update_elem(fd_cfg, &zero, &c, BPF_ANY), "writing config: %s",
+	      strerror(errno));
+	return true;
+}
+
+/*
+ * With the monitor on, a new flow and an allow-list drop each send one event
+ * naming the binding, the packet as it arrived and the container endpoint;
+ * with it off, nothing is sent; over the per-second budget, events are
+ * counted as lost instead.
+ */
+static bool test_events_new_flow_and_drop(void)
+{
+	struct pkt_spec s = tcp_pkt(HOST, 80, 55200), o = tcp_pkt(HOST, 81, 55201);
+	struct ring_buffer *rb;
+	struct event_sink sink = { .n = 0 };
+	struct bpfport_addr want;
+	__u32 zero = 0;
+	bool ok = false;
+
+	spec_addr(&o, false, OUTSIDE);
+	TRY(bind_add(HOST, 80, IPPROTO_TCP, CTR, 8080, SLOT));
+	TRY(bind_add_flags(HOST, 81, IPPROTO_TCP, CTR, 8081, SLOT + 1, BPFPORT_BIND_ALLOWLIST));
+	TRY(allow_add(SLOT + 1, CLIENT));
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.bp_events), event_collect, &sink, NULL);
+	CHECK(rb, "ring buffer: %s", strerror(errno));
+	ring_buffer__consume(rb); /* whatever an earlier test left */
+	sink.n = 0;
+	if (!expect_dnat(fd_xdp, &s, CTR, 8080, "new flow, monitor off"))
+		goto out;
+	ring_buffer__consume(rb);
+	if (sink.n) {
+		snprintf(why, sizeof(why), "%d events with the monitor off", sink.n);
+		goto out;
+	}
+	ct_clear();
+	if (!config_events(true) || !expect_dnat(fd_xdp, &s, CTR, 8080, "new flow, monitor on") ||
+	    !expect_dnat(fd_xdp, &s, CTR, 8080, "the same flow again") ||
+	    !expect_dropped_spec(fd_xdp, &o, "from outside the allow-list"))
+		goto out;
+	ring_buffer__consume(rb);
+	addr_parse(CTR, &want);
+	if (sink.n != 2 || sink.ev[0].type != BPFPORT_EV_FLOW_NEW || sink.ev[0].slot != SLOT ||
+	    sink.ev[0].sport != htons(55200) || sink.ev[0].dport != htons(80) ||
+	    memcmp(&sink.ev[0].xaddr, &want, sizeof(want)) || sink.ev[0].xport != htons(8080) ||
+	    sink.ev[0].ifindex != (__u32)lo_ifindex || sink.ev[1].type != BPFPORT_EV_DROP ||
+	    sink.ev[1].reason != BPFPORT_STAT_DROP_ALLOWLIST || sink.ev[1].slot != SLOT + 1) {
+		snprintf(why, sizeof(why),
+			 "events: %d, first type %u slot %u ports %u->%u to :%u, second type %u "
+			 "reason %u",
+			 sink.n, sink.ev[0].type, sink.ev[0].slot, ntohs(sink.ev[0].sport),
+			 ntohs(sink.ev[0].dport), ntohs(sink.ev[0].xport), sink.ev[1].type,
+			 sink.ev[1].reason);
+		goto out;
+	}
+	/* This CPU's budget for this second spent: the next event is lost, counted. */
+	{
+		int ncpu = libbpf_num_possible_cpus();
+		struct bpfport_event_budget *b = calloc((size_t)ncpu, sizeof(*b));
+		struct timespec now;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		for (int i = 0; b && i < ncpu; i++) {
+			b[i].second = (__u64)now.tv_sec;
+			b[i].sent = BPFPORT_EVENTS_PER_SEC;
+		}
+		if (!b || bpf_map_update_elem(bpf_map__fd(skel->maps.bp_event_budget), &zero, b,
+					      BPF_ANY)) {
+			free(b);
+			snprintf(why, sizeof(why), "setting the budget: %s", strerror(errno));
+			goto out;
+		}
+		free(b);
+	}
+	sink.n = 0;
+	if (!expect_dropped_spec(fd_xdp, &o, "dropped again, budget spent"))
+		goto out;
+	ring_buffer__consume(rb);
+	if (sink.n || stat_get(BPFPORT_STAT_EVENTS_LOST) != 1) {
+		snprintf(why, sizeof(why), "over budget: %d events sent, %llu lost", sink.n,
+			 (unsigned long long)stat_get(BPFPORT_STAT_EVENTS_LOST));
+		goto out;
+	}
+	ok = true;
+out:
+	config_events(false);
+	ring_buffer__free(rb);
+	return ok;
+}
+
 /* ---- main ---- */
 
 struct test {
@@ -4249,6 +4362,7 @@ static const struct test tests[] = {
 	{ "direct_access_dropped_by_default", test_direct_access_dropped_by_default },
 	{ "direct_access_outbound_replies_pass", test_direct_access_outbound_replies_pass },
 	{ "loopback_v4mapped_unreachable", test_loopback_v4mapped_unreachable },
+	{ "events_new_flow_and_drop", test_events_new_flow_and_drop },
 };
 
 int main(void)
