@@ -42,10 +42,11 @@ ICMP_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard tests/datapath_icmp/*.c)) $(O)/t
 # Debian packages the build, the demo and the tests need (README, .ci/run).
 DEPS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 make gcc libc6-dev \
 	pkg-config python3 curl jq socat netcat-openbsd tcpdump iptables nftables util-linux \
-	clang-format wrk nginx-light
+	clang-format wrk nginx-light libclang-rt-dev docker.io busybox-static
 
 .PHONY: all deps test test-unit bench bench-quick bench-deps clean install demo format format-check
-all: $(O)/bpfport $(O)/bpfport-loader $(O)/test_unit $(O)/test_datapath $(O)/test_icmp
+all: $(O)/bpfport $(O)/bpfport-loader $(O)/bpfport-proxy $(O)/test_unit $(O)/test_datapath \
+	$(O)/test_icmp $(O)/dpfuzz
 
 $(O)/bpfport.bpf.o: bpf/bpfport.bpf.c $(BPF_HDRS) | $(O)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -61,6 +62,19 @@ $(O)/bpfport: $(CLI_OBJS) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(O)/bpfport-loader: $(LOADER_OBJS) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# Docker's userland-proxy-path program (proxy/, README "Use with Docker").
+PROXY_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard proxy/*.c))
+$(PROXY_OBJS): $(wildcard proxy/*.h)
+$(O)/bpfport-proxy: $(PROXY_OBJS) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# Datapath fuzzer (tests/dpfuzz): its own binary, sharing the packet builders
+# and the skeleton harness of tests/datapath.
+DPFUZZ_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard tests/dpfuzz/*.c)) $(O)/tests/datapath/pkt.o \
+	$(O)/tests/datapath/harness.o
+$(O)/dpfuzz: $(DPFUZZ_OBJS) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(O)/test_unit: $(UNIT_OBJS) $(LIB_OBJS)
@@ -105,9 +119,56 @@ bench: all $(O)/microbench bench-deps
 bench-quick: all $(O)/microbench bench-deps
 	BUILD=$(O) bench/bench.sh --quick $(BENCH_ARGS)
 
+# Fuzzing (tests/fuzz/README.md): libFuzzer targets tests/fuzz/fuzz_NAME.c,
+# built with clang, ASan and UBSan into $(O)/fuzz/ from the library and CLI
+# sources compiled again with the fuzzer's instrumentation (two archives, so a
+# target links only what it uses; the CLI's main() is renamed away). `make
+# fuzz` runs each for FUZZ_SECONDS on a scratch copy of tests/fuzz/corpus/NAME
+# and fails on any crash, leak, broken invariant or hang. The test tier `fuzz`
+# (tests/run.sh) builds the targets itself and runs each for 30 s.
+FUZZ_SECONDS ?= 60
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Wno-missing-field-initializers $(FUZZ_SAN)
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_NAMES:%=$(O)/fuzz/fuzz_%)
+FUZZ_LIB_OBJS := $(patsubst %.c,$(O)/fuzz/obj/%.o,$(LIB_SRCS))
+FUZZ_CLI_OBJS := $(patsubst %.c,$(O)/fuzz/obj/%.o,$(wildcard cli/*.c))
+FUZZ_HDRS := $(LIB_HDRS) $(wildcard cli/*.h) $(wildcard tests/fuzz/*.h)
+
+.PHONY: fuzz fuzz-build
+.SECONDARY: $(FUZZ_NAMES:%=$(O)/fuzz/obj/tests/fuzz/fuzz_%.o)
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	BUILD=$(O) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_NO_BUILD=1 tests/fuzz/run.sh
+
+$(O)/fuzz/obj/%.o: %.c $(FUZZ_HDRS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(CPPFLAGS) -Icli -Itests/fuzz $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
+		$(if $(filter cli/main.c,$<),-Dmain=bpfport_cli_main) -c $< -o $@
+
+# The project's sources are warned about by the normal build; ours must be clean.
+$(O)/fuzz/obj/tests/fuzz/%.o: FUZZ_CFLAGS += -Werror
+
+$(O)/fuzz/libbpfport-fuzz.a: $(FUZZ_LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(O)/fuzz/libbpfport-cli-fuzz.a: $(FUZZ_CLI_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(O)/fuzz/fuzz_%: $(O)/fuzz/obj/tests/fuzz/fuzz_%.o $(O)/fuzz/libbpfport-fuzz.a
+	$(CLANG) $(FUZZ_SAN) -fsanitize=fuzzer -Wl,--start-group $^ -Wl,--end-group $(LDLIBS) -o $@
+
+# Targets that drive a CLI command link the CLI too.
+$(O)/fuzz/fuzz_config: $(O)/fuzz/libbpfport-cli-fuzz.a
+
 install: all
 	install -D -m 0755 $(O)/bpfport $(DESTDIR)$(PREFIX)/sbin/bpfport
 	install -D -m 0755 $(O)/bpfport-loader $(DESTDIR)$(PREFIX)/sbin/bpfport-loader
+	install -D -m 0755 $(O)/bpfport-proxy $(DESTDIR)$(PREFIX)/sbin/bpfport-proxy
+	install -D -m 0644 proxy/bpfport-proxy.8 $(DESTDIR)$(PREFIX)/share/man/man8/bpfport-proxy.8
 	install -D -m 0644 loader/bpfport.service $(DESTDIR)/etc/systemd/system/bpfport.service
 	install -D -m 0644 cli/bpfport.8 $(DESTDIR)$(PREFIX)/share/man/man8/bpfport.8
 	install -D -m 0644 loader/bpfport-loader.8 $(DESTDIR)$(PREFIX)/share/man/man8/bpfport-loader.8

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # The benchmark suite: `make bench` (a few minutes) and `make bench-quick`
-# (under a minute).
+# (about two minutes).
 #
 #   bench/bench.sh [--quick] [--out DIR]
 #
@@ -23,6 +23,17 @@
 #
 # Workloads: new connections (HTTP, Connection: close), kept-alive requests,
 # bulk TCP (offloads on and off), UDP request/response; latency percentiles.
+# New connections are measured two ways, each with the client's SYN
+# retransmissions (TcpExtTCPSynRetrans, nstat in the client namespace):
+#   conn          a tuned client (ip_local_port_range 1024-65535,
+#                 tcp_tw_reuse=1) from a client address no run used before
+#   conn_default  the client's default settings, as users have them, and the
+#                 sequence users run into: wrk -t1 -c32 -dNs straight to the
+#                 container, then the same against the peer (measured), from
+#                 one client address. The container holds the direct run's
+#                 tuples in TIME_WAIT; a translated SYN that reuses one is
+#                 refused until the client retransmits it, unless the
+#                 translator gives the flow another client port.
 # Then the BPF_PROG_TEST_RUN micro-benchmarks (build/microbench) and the
 # control plane (bulk and looped `bpfport add`, `bpfport port`).
 #
@@ -35,24 +46,27 @@ BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$BENCH_DIR/../tests/e2e/lib.sh"
 
 MODE=full
-OUT_DIR='' OPT_PEERS='' OPT_WORKLOADS='' OPT_ROUNDS='' OPT_DUR='' SKIP_MICRO='' SKIP_CONTROL=''
+OUT_DIR='' OPT_PEERS='' OPT_WORKLOADS='' OPT_ROUNDS='' OPT_DUR='' OPT_SEQ='' SKIP_MICRO=''
+SKIP_CONTROL=''
 WAIT_QUIET=0
 usage() {
 	cat <<-EOF
 		Usage: bench/bench.sh [--quick] [--out DIR] [--peers P,P...] [--workloads W,W...]
 		                      [--rounds N] [--duration SECONDS] [--no-micro] [--no-control]
-		                      [--wait-quiet SECONDS]
+		                      [--seq-duration [DIRECT,]MEASURED] [--wait-quiet SECONDS]
+		  --seq-duration: conn_default's direct run and measured run, in seconds
+		                (default 3,3: the sequence users report)
 		  --wait-quiet: before each measurement, wait up to SECONDS for the machine to be
 		                quiet (other CPU use under 15%, no other network namespaces)
 		  peers:     direct bpfport-native bpfport-generic bpfport-tc iptables-1
 		             iptables-10k nft-map-10k docker-proxy
-		  workloads: conn rps bulk bulk_nooff udp
+		  workloads: conn conn_default rps bulk bulk_nooff udp
 	EOF
 }
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) MODE=quick ;;
-	--out | --peers | --workloads | --rounds | --duration | --wait-quiet)
+	--out | --peers | --workloads | --rounds | --duration | --seq-duration | --wait-quiet)
 		[ $# -ge 2 ] || { usage >&2; exit 2; }
 		case $1 in
 		--out) OUT_DIR=$2 ;;
@@ -60,6 +74,7 @@ while [ $# -gt 0 ]; do
 		--workloads) OPT_WORKLOADS=${2//,/ } ;;
 		--rounds) OPT_ROUNDS=$2 ;;
 		--duration) OPT_DUR=$2 ;;
+		--seq-duration) OPT_SEQ=$2 ;;
 		--wait-quiet) WAIT_QUIET=$2 ;;
 		esac
 		shift
@@ -74,13 +89,19 @@ done
 
 if [ "$MODE" = full ]; then
 	ROUNDS=3 DUR=2 MICRO_ARGS=() LOOP_ADDS=1000 LOOP_ADDS_FULL=100 PORT_CALLS=50
-	WORKLOADS=(conn rps bulk bulk_nooff udp)
+	SEQ_DIRECT=3 SEQ_DUR=3
+	WORKLOADS=(conn conn_default rps bulk bulk_nooff udp)
 	OUT_DIR=${OUT_DIR:-$ROOT_DIR/bench}
 else
-	# Under a minute: sockperf spends 2 s warming up whatever the duration,
-	# so quick mode leaves UDP (and bulk without offloads) to the full run.
+	# About two minutes: sockperf spends 2 s warming up whatever the
+	# duration, so quick mode leaves UDP (and bulk without offloads) to the
+	# full run. conn_default keeps the full sequence (about 7 s a peer): a
+	# refused SYN shows only when retransmitted a second later, and a shorter
+	# direct run leaves fewer of the client's ports in TIME_WAIT whenever the
+	# machine is slower than usual.
 	ROUNDS=1 DUR=1 MICRO_ARGS=(-q) LOOP_ADDS=100 LOOP_ADDS_FULL=20 PORT_CALLS=10
-	WORKLOADS=(conn rps bulk)
+	SEQ_DIRECT=3 SEQ_DUR=3
+	WORKLOADS=(conn conn_default rps bulk)
 	OUT_DIR=${OUT_DIR:-$BUILD/bench/quick}
 fi
 PEERS=(direct bpfport-native bpfport-generic bpfport-tc iptables-1 iptables-10k nft-map-10k
@@ -91,7 +112,14 @@ PEERS=(direct bpfport-native bpfport-generic bpfport-tc iptables-1 iptables-10k 
 [ -n "$OPT_WORKLOADS" ] && WORKLOADS=($OPT_WORKLOADS)
 [ -n "$OPT_ROUNDS" ] && ROUNDS=$OPT_ROUNDS
 [ -n "$OPT_DUR" ] && DUR=$OPT_DUR
-case "$ROUNDS:$DUR:$WAIT_QUIET" in *[!0-9:]* | 0:* | *:0:* | :* | *::*) usage >&2; exit 2 ;; esac
+case $OPT_SEQ in
+'') ;;
+*,*) SEQ_DIRECT=${OPT_SEQ%%,*} SEQ_DUR=${OPT_SEQ#*,} ;;
+*) SEQ_DIRECT=$OPT_SEQ SEQ_DUR=$OPT_SEQ ;;
+esac
+case "$ROUNDS:$DUR:$SEQ_DIRECT:$SEQ_DUR:$WAIT_QUIET" in
+*[!0-9:]* | 0:* | *:0:* | :* | *::*) usage >&2; exit 2 ;;
+esac
 in_list() { # in_list WORD LIST...
 	local w=$1
 	shift
@@ -103,10 +131,15 @@ for p in "${PEERS[@]}"; do
 		nft-map-10k docker-proxy || { echo "bench: unknown peer $p" >&2; exit 2; }
 done
 for w in "${WORKLOADS[@]}"; do
-	in_list "$w" conn rps bulk bulk_nooff udp || { echo "bench: unknown workload $w" >&2; exit 2; }
+	in_list "$w" conn conn_default rps bulk bulk_nooff udp ||
+		{ echo "bench: unknown workload $w" >&2; exit 2; }
 done
 FILLER_PORTS=9997 # + our 3 = 10,000 published ports for the 10k peers
 CONNS=16          # concurrent connections of wrk
+SEQ_CONNS=32      # the same in conn_default's sequence
+# The client's settings: tuned for most workloads; conn_default switches to
+# the namespace's own defaults (read after the topology is built).
+TUNED_RANGE='1024 65535' TUNED_TW_REUSE=1
 PROXY=${DOCKER_PROXY:-$BUILD/bench/docker-proxy}
 # Load generators on one CPU, servers on another: veth delivers a packet in
 # the sender's context, so all the forwarding (and bpfport) of each direction
@@ -148,6 +181,10 @@ record_meta() {
 	rec meta mode "$MODE"
 	rec meta rounds "$ROUNDS"
 	rec meta duration_s "$DUR"
+	rec meta seq_direct_s "$SEQ_DIRECT"
+	rec meta seq_s "$SEQ_DUR"
+	rec meta seq_conns "$SEQ_CONNS"
+	rec meta conns "$CONNS"
 	rec meta date "$(date -u '+%Y-%m-%d %H:%M UTC')"
 	rec meta kernel "$(uname -r)"
 	rec meta cpu "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
@@ -368,16 +405,67 @@ _usec() {
 }
 
 # _wrk OUT ARGS...: wrk from the client; fails unless it reported a rate.
+# WRK_CONNS and WRK_DUR, if set, replace CONNS and DUR.
 _wrk() {
-	local out=$1
+	local out=$1 c=${WRK_CONNS:-$CONNS} t=${WRK_DUR:-$DUR}
 	shift
-	timeout $((DUR + 15)) nsenter --net="/run/netns/$CLIENT_NS" -- \
-		"${PIN_CLIENT[@]}" wrk -t1 -c"$CONNS" -d"${DUR}s" "$@" >"$out" 2>&1 &&
+	timeout $((t + 15)) nsenter --net="/run/netns/$CLIENT_NS" -- \
+		"${PIN_CLIENT[@]}" wrk -t1 -c"$c" -d"${t}s" "$@" >"$out" 2>&1 &&
 		grep -q '^Requests/sec' "$out"
 }
+_wrk_rate() { awk '/^Requests\/sec/ { print $2 }' "$1"; }
 
 _wrk_errors() { # socket errors and non-2xx responses, as wrk reports them
 	sed -n 's/^ *Socket errors: *//p; s/^ *Non-2xx or 3xx responses: */non-2xx /p' "$1" | tr '\n' ' '
+}
+
+# SYN retransmissions of the client: nstat in the client namespace, with a
+# history file of our own (the default one is shared with the root
+# namespace). _syn_reset starts the count; _syn_report METRIC prints
+#   METRIC_syn_retrans  TcpExtTCPSynRetrans since the reset (every SYN sent again)
+#   METRIC_opens        TcpActiveOpens since the reset (connections attempted)
+#   METRIC_retrans_pct  100 * retransmitted SYNs / connections attempted: an
+#                       upper bound on the share of connections that had one
+# and prints nothing without nstat.
+_nstat() { in_ns "$CLIENT_NS" env NSTAT_HISTORY="$WORK/nstat.history" nstat "$@"; }
+_syn_reset() {
+	have nstat || return 0
+	_nstat -n >/dev/null 2>&1
+}
+_syn_report() {
+	have nstat || return 0
+	_nstat -z TcpExtTCPSynRetrans TcpActiveOpens 2>/dev/null | awk -v m="$1" '
+		$1 == "TcpExtTCPSynRetrans" { r = $2 } $1 == "TcpActiveOpens" { o = $2 }
+		END {
+			if (o == "") exit
+			printf "%s_syn_retrans %d\n%s_opens %d\n", m, r, m, o
+			if (o > 0) printf "%s_retrans_pct %.4f\n", m, 100 * r / o
+		}'
+}
+
+# bpfport's datapath event counts (`bpfport ct stats`), "name value" per line;
+# nothing for other peers. _dp_delta BEFORE AFTER METRIC prints what grew in
+# between as METRIC_dp_NAME lines.
+_dp_stats() {
+	[[ $PEER == bpfport-* ]] || return 0
+	bp ct stats -j 2>/dev/null | jq -r 'to_entries[] | select(.value | type == "number")
+		| select(.key | test("_(entries|max)$") | not) | "\(.key) \(.value)"' 2>/dev/null
+}
+_dp_delta() {
+	awk -v m="$3" 'NR == FNR { b[$1] = $2; next }
+		$2 > b[$1] { printf "%s_dp_%s %d\n", m, $1, $2 - b[$1] }' <(echo "$1") <(echo "$2")
+}
+
+# The client's settings: tuned (port range widened, TIME_WAIT reuse on) or
+# the namespace's defaults.
+_client_settings() { # _client_settings tuned | default
+	if [ "$1" = tuned ]; then
+		_sysctl "$CLIENT_NS" net.ipv4.ip_local_port_range="$TUNED_RANGE" \
+			net.ipv4.tcp_tw_reuse="$TUNED_TW_REUSE"
+	else
+		_sysctl "$CLIENT_NS" net.ipv4.ip_local_port_range="$DEFAULT_RANGE" \
+			net.ipv4.tcp_tw_reuse="$DEFAULT_TW_REUSE"
+	fi
 }
 
 # Each wl_* prints "metric value" lines on success.
@@ -386,9 +474,52 @@ wl_conn() {
 		WL_SKIP="wrk or nginx not installed"
 		return 1
 	fi
+	_syn_reset
 	_wrk "$WORK/wrk.out" -H 'Connection: close' "http://$TARGET:$P_HTTP/" || return 1
-	echo "conn $(awk '/^Requests\/sec/ { print $2 }' "$WORK/wrk.out")"
+	echo "conn $(_wrk_rate "$WORK/wrk.out")"
+	_syn_report conn
 	WL_ERR=$(_wrk_errors "$WORK/wrk.out")
+}
+
+# New connections as users meet them: default client settings, a run
+# straight to the container, then the same through the peer from the same
+# client address (for direct, both go to the container). Only the second run
+# is measured; nstat counts from its start. The client address is new before
+# (no earlier run's tuples) and after (the workloads that follow do not meet
+# this one's).
+wl_conn_default() {
+	if ! have wrk || ! have nginx; then
+		WL_SKIP="wrk or nginx not installed"
+		return 1
+	fi
+	local rc=1 warm='' dp0='' dp1=''
+	new_client_src || { WL_FAIL="cannot set a new client address"; return 1; }
+	_client_settings default
+	# wrk waits out its timeout when nothing answers: check first.
+	if ! http_get "http://$CT_IP:$HTTP_PORT/" >/dev/null 2>&1; then
+		WL_FAIL="the container does not answer directly (http://$CT_IP:$HTTP_PORT/) with this peer in place"
+	elif WRK_CONNS=$SEQ_CONNS WRK_DUR=$SEQ_DIRECT _wrk "$WORK/wrk-direct.out" \
+		-H 'Connection: close' "http://$CT_IP:$HTTP_PORT/"; then
+		warm=$(_wrk_rate "$WORK/wrk-direct.out")
+		dp0=$(_dp_stats)
+		_syn_reset
+		WRK_CONNS=$SEQ_CONNS WRK_DUR=$SEQ_DUR _wrk "$WORK/wrk.out" \
+			-H 'Connection: close' "http://$TARGET:$P_HTTP/" && rc=0
+		[ $rc -eq 0 ] || WL_FAIL="measured run: $(_oneline "$(tail -n 2 "$WORK/wrk.out")")"
+		_syn_report conn_default >"$WORK/syn.out"
+		dp1=$(_dp_stats)
+	else
+		WL_FAIL="direct run: $(_oneline "$(tail -n 2 "$WORK/wrk-direct.out")")"
+	fi
+	_client_settings tuned
+	new_client_src
+	[ $rc -eq 0 ] || return 1
+	echo "conn_default $(_wrk_rate "$WORK/wrk.out")"
+	echo "conn_default_direct_run $warm"
+	cat "$WORK/syn.out"
+	[ -n "$dp0" ] && _dp_delta "$dp0" "$dp1" conn_default
+	WL_ERR=$(_wrk_errors "$WORK/wrk.out")
+	return 0
 }
 
 wl_rps() {
@@ -567,6 +698,7 @@ run_workload() {
 
 run_peer() { # run_peer ROUND PEER
 	local r=$1 peer=$2 wl out metric value why
+	PEER=$peer
 	why=$(peer_available "$peer")
 	if [ -n "$why" ]; then
 		[ "$r" -eq 1 ] && { note "$peer skipped: $why"; rec skip "$peer" "$why"; }
@@ -587,7 +719,7 @@ run_peer() { # run_peer ROUND PEER
 		return 0
 	fi
 	for wl in "${WORKLOADS[@]}"; do
-		WL_SKIP='' WL_ERR=''
+		WL_SKIP='' WL_ERR='' WL_FAIL=''
 		_ct_flush
 		if run_workload "$wl" "$peer round $r"; then
 			out=$(cat "$WORK/wl.out")
@@ -600,7 +732,7 @@ run_peer() { # run_peer ROUND PEER
 		elif [ -n "$WL_SKIP" ]; then
 			[ "$r" -eq 1 ] && note "$wl skipped: $WL_SKIP"
 		else
-			note "$peer round $r: $wl failed"
+			note "$peer round $r: $wl failed${WL_FAIL:+: $WL_FAIL}"
 		fi
 	done
 	if [[ $peer == bpfport-* ]]; then
@@ -722,7 +854,7 @@ run_control_plane() {
 log "bpfport benchmarks ($MODE: $ROUNDS round(s) of ${DUR}s per workload); raw records in $TSV"
 record_meta
 
-for t in wrk iperf3 sockperf nginx ethtool conntrack gnuplot; do
+for t in wrk iperf3 sockperf nginx ethtool conntrack gnuplot nstat; do
 	have "$t" || note "$t is not installed (make bench-deps); what needs it is skipped"
 done
 
@@ -745,7 +877,12 @@ fi
 
 log "topology and servers"
 setup_topology --second-container || die "cannot build the topology"
-_sysctl "$CLIENT_NS" net.ipv4.ip_local_port_range="1024 65535" net.ipv4.tcp_tw_reuse=1
+# The client namespace's own defaults (what a user's client has), then tuned.
+DEFAULT_RANGE=$(in_ns "$CLIENT_NS" sysctl -n net.ipv4.ip_local_port_range | tr -s '\t ' ' ')
+DEFAULT_TW_REUSE=$(in_ns "$CLIENT_NS" sysctl -n net.ipv4.tcp_tw_reuse)
+rec meta client_default "ip_local_port_range $DEFAULT_RANGE, tcp_tw_reuse $DEFAULT_TW_REUSE"
+rec meta client_tuned "ip_local_port_range $TUNED_RANGE, tcp_tw_reuse $TUNED_TW_REUSE"
+_client_settings tuned
 _sysctl "$CT_NS" net.core.somaxconn=4096 net.ipv4.tcp_max_syn_backlog=4096
 start_servers || die "cannot start the servers"
 have ethtool && _offloads_save
@@ -758,6 +895,13 @@ capture bpl load
 capture bp --netns "$HOST_NS" add --id bench --name bench \
 	-p "$PUB_HTTP:$HTTP_PORT" -p "$PUB_BULK:$BULK_PORT" -p "$PUB_UDP:$UDP_PORT/udp" --ip "$CT_IP"
 [ "$RC" -eq 0 ] || die "bpfport add: $ERR"
+# conn_default's client reaches the container directly, as with Docker's
+# iptables rules here: where bpfport can drop direct access to containers,
+# allow it (only conn_default's direct run sends such packets through it).
+if [[ " ${WORKLOADS[*]} " == *" conn_default "* ]] &&
+	bp config set direct-access allow >/dev/null 2>&1; then
+	rec meta bpfport_direct_access allow
+fi
 
 log "traffic: ${PEERS[*]}"
 run_traffic

@@ -20,6 +20,14 @@ Records, tab-separated, one per line:
 
 Traffic figures are the median over rounds; "spread" is (max - min) / median.
 Goals are reported, never enforced.
+
+New connections come in two rows: "conn" (tuned client, fresh client address)
+and "conn_default" (default client settings, measured right after a run
+straight to the container from the same client address), each with the
+client's SYN retransmissions: METRIC_syn_retrans (TcpExtTCPSynRetrans),
+METRIC_opens (TcpActiveOpens), METRIC_retrans_pct; conn_default_direct_run is
+the rate of the unmeasured direct run, conn_default_dp_NAME bpfport's
+datapath events (`bpfport ct stats`) during the measured run.
 """
 import argparse
 import os
@@ -38,6 +46,10 @@ OTHERS = ["direct", "iptables-1", "iptables-10k", "nft-map-10k", "docker-proxy"]
 # metric: (label, unit, higher is better)
 METRICS = {
     "conn": ("new connections (HTTP, Connection: close)", "conn/s", True),
+    "conn_default": ("new connections, default client, after a direct run", "conn/s", True),
+    "conn_retrans_pct": ("SYN retransmissions per 100 new connections", "%", False),
+    "conn_default_retrans_pct": ("SYN retransmissions per 100 new connections, default client, "
+                                 "after a direct run", "%", False),
     "rps": ("kept-alive requests (HTTP)", "req/s", True),
     "rps_p50": ("kept-alive request latency p50", "µs", False),
     "rps_p99": ("kept-alive request latency p99", "µs", False),
@@ -47,7 +59,11 @@ METRICS = {
     "udp_p50": ("UDP round trip p50", "µs", False),
     "udp_p99": ("UDP round trip p99", "µs", False),
 }
-THROUGHPUT = ["conn", "rps", "bulk", "bulk_nooff", "udp"]
+THROUGHPUT = ["conn", "conn_default", "rps", "bulk", "bulk_nooff", "udp"]
+# Shares, not rates: shown in the traffic table, never divided by each other.
+SHARES = ["conn_retrans_pct", "conn_default_retrans_pct"]
+# conn_default's SYN retransmissions may reach at most this share (percent).
+SYN_RETRANS_MAX_PCT = 0.1
 
 MICRO = {
     "hit": "translation hit, XDP (established flow)",
@@ -67,7 +83,7 @@ MICRO = {
 # (metric, peer, minimum ratio bpfport/peer)
 GOALS = [
     ("conn", "direct", 0.97), ("conn", "iptables-1", 1.25), ("conn", "iptables-10k", 5.0),
-    ("conn", "nft-map-10k", 1.0),
+    ("conn", "nft-map-10k", 1.0), ("conn_default", "iptables-1", 0.95),
     ("rps", "direct", 0.97), ("rps", "docker-proxy", 1.7),
     ("bulk", "direct", 0.97), ("bulk", "docker-proxy", 1.7),
     ("bulk_nooff", "direct", 0.97), ("bulk_nooff", "docker-proxy", 1.7),
@@ -133,6 +149,8 @@ def fmt(v, unit):
         return "%.2f" % v
     if unit == "µs":
         return "%.0f" % v if v >= 100 else "%.1f" % v
+    if unit == "%":
+        return "%.2f" % v if v >= 1 else "%.3f" % v
     return "{:,.0f}".format(v)
 
 
@@ -161,6 +179,65 @@ def mib(b):
     return b / 1048576.0
 
 
+def report_conn(d, peers, w):
+    """New connections, tuned and default client, with SYN retransmissions."""
+    t = d["traffic"]
+    if not any(k[0] in ("conn_default", "conn_syn_retrans") for k in t):
+        return
+    m = d["meta"]
+    w("### New connections and SYN retransmissions")
+    w("")
+    w("HTTP with `Connection: close`: nginx in the container closes first, so the container "
+      "keeps each connection's tuple in TIME_WAIT for 60 s. Two ways of opening them:")
+    w("")
+    w("- **tuned**: the row *%s* above. wrk -t1 -c%s for %s s from a client address no run "
+      "used before, with %s." % (METRICS["conn"][0], m.get("conns", "16"),
+                                 m.get("duration_s", "?"),
+                                 m.get("client_tuned", "a widened port range and tcp_tw_reuse")))
+    w("- **default client, after a direct run**: the row *%s*. The client's own defaults (%s), "
+      "and the sequence users run into: from a fresh client address, wrk -t1 -c%s -d%ss "
+      "straight to the container (`direct run`, not counted), then wrk -t1 -c%s -d%ss against "
+      "the peer's published port (measured). The container still holds the direct run's "
+      "tuples in TIME_WAIT; a translated SYN from the same client port with an older "
+      "timestamp is answered with a bare ACK, and the connection waits for the client to "
+      "retransmit its SYN (1 s) unless the translator gives the flow another client port, as "
+      "netfilter's NAT does. For direct, both runs go to the container."
+      % (METRICS["conn_default"][0], m.get("client_default", "?"), m.get("seq_conns", "?"),
+         m.get("seq_direct_s", "?"), m.get("seq_conns", "?"), m.get("seq_s", "?")))
+    w("")
+    w("*SYN retrans*: `TcpExtTCPSynRetrans` of the client's namespace (`nstat`, reset just "
+      "before the measured run), every SYN sent again; *conns*: `TcpActiveOpens`, connections "
+      "the client attempted; *%*: retransmitted SYNs per 100 connections, an upper bound on "
+      "the share of connections that had one. A SYN sent in the last second of a run has no "
+      "time to be retransmitted (initial timeout 1 s), so the count covers the earlier part. "
+      "Medians over rounds.")
+    w("")
+    base = med(d, "conn_default", "iptables-1")
+    w("| peer | tuned conn/s | SYN retrans | % | direct run conn/s | conn/s | SYN retrans | conns "
+      "| % | conn/s vs iptables-1 |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for p in peers:
+        def cell(met, unit):
+            return fmt(med(d, met, p), unit)
+        w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            p, cell("conn", "conn/s"), cell("conn_syn_retrans", "n"),
+            cell("conn_retrans_pct", "%"), cell("conn_default_direct_run", "conn/s"),
+            cell("conn_default", "conn/s"), cell("conn_default_syn_retrans", "n"),
+            cell("conn_default_opens", "n"), cell("conn_default_retrans_pct", "%"),
+            fr(ratio(med(d, "conn_default", p), base))))
+    w("")
+    dp = []
+    for mode in BPF_MODES:
+        names = sorted({k[0] for k in t if k[1] == mode and k[0].startswith("conn_default_dp_")})
+        ev = ["%s {:,.0f}".format(med(d, n, mode)) % n[len("conn_default_dp_"):] for n in names]
+        if ev:
+            dp.append("%s: %s" % (short(mode), ", ".join(ev)))
+    if dp:
+        w("bpfport's datapath events during the measured run (`bpfport ct stats`, growth, "
+          "median of rounds): " + "; ".join(dp) + ".")
+        w("")
+
+
 def report_md(d):
     out = []
     w = out.append
@@ -180,6 +257,14 @@ def report_md(d):
             w("| %s | %s |" % (label, m[k]))
     w("| runs | %s round(s), %s s per workload, peers interleaved (order rotated each round) |"
       % (m.get("rounds", "?"), m.get("duration_s", "?")))
+    if any(k[0] == "conn_default" for k in d["traffic"]):
+        w("| new connections after a direct run | wrk -t1 -c%s, %s s straight to the container, "
+          "then %s s through the peer (measured) |"
+          % (m.get("seq_conns", "?"), m.get("seq_direct_s", "?"), m.get("seq_s", "?")))
+    for k, label in [("client_tuned", "client, tuned"), ("client_default", "client, default"),
+                     ("bpfport_direct_access", "bpfport direct access to containers")]:
+        if k in m:
+            w("| %s | %s |" % (label, m[k]))
     tools = ["%s %s" % (k, m[k]) for k in ["wrk", "iperf3", "sockperf", "nginx"] if k in m]
     for k in ["iptables", "nft", "docker_proxy"]:
         if k in m:
@@ -216,7 +301,7 @@ def report_md(d):
     w("|---|" + "---:|" * len(peers))
     for met, (label, unit, hb) in METRICS.items():
         base = med(d, met, "direct")
-        if base is None:
+        if base is None or met in SHARES:
             continue
         cells = [fr(ratio(med(d, met, p), base)) for p in peers]
         w("| %s%s | %s |" % (label, "" if hb else " (lower is better)", " | ".join(cells)))
@@ -232,7 +317,7 @@ def report_md(d):
     w("|---|---|" + "---:|" * len(others))
     for met, (label, unit, hb) in METRICS.items():
         mode, v = best_mode(d, met)
-        if mode is None:
+        if mode is None or met in SHARES:
             continue
         cells = [fr(ratio(v, med(d, met, p))) for p in others]
         w("| %s | %s (%s %s) | %s |" % (label, short(mode), fmt(v, unit), unit, " | ".join(cells)))
@@ -249,6 +334,8 @@ def report_md(d):
             cells = [fr(ratio(v, med(d, met, p))) for p in others]
             w("| %s | %s | %s |" % (METRICS[met][0], short(mode), " | ".join(cells)))
     w("")
+
+    report_conn(d, peers, w)
 
     # --- goals
     w("## Goals")
@@ -273,6 +360,19 @@ def report_md(d):
             verdict += " (above the ceiling)"
         w("| %s >= %.2fx %s | %s (%s) | %s | %s | %s |" % (
             METRICS[met][0], want, peer, fr(r), short(mode), fr(rn), fr(ceil), verdict))
+    syn = [(mode, med(d, "conn_default_retrans_pct", mode)) for mode in BPF_MODES]
+    syn = [(mode, v) for mode, v in syn if v is not None]
+    if syn:
+        worst = max(v for _, v in syn)
+        ceil = med(d, "conn_default_retrans_pct", "iptables-1")
+        w("| new connections, default client, after a direct run: SYN retransmissions <= %s%% "
+          "of connections, every mode | %s | %s | %s | %s |" % (
+              fmt(SYN_RETRANS_MAX_PCT, "%"),
+              ", ".join("%s %s%%" % (short(mode), fmt(v, "%")) for mode, v in syn),
+              fmt(med(d, "conn_default_retrans_pct", "bpfport-native"), "%") + "%"
+              if med(d, "conn_default_retrans_pct", "bpfport-native") is not None else "–",
+              "iptables-1 %s%%" % fmt(ceil, "%") if ceil is not None else "–",
+              "met" if worst <= SYN_RETRANS_MAX_PCT else "**missed**"))
     hit = d["micro"].get(("hit", 1))
     if hit and hit[0] is not None:
         delta = hit[0] - hit[1]
@@ -464,10 +564,7 @@ set format x "10^{{%L}}"
 plot for [i=2:{mcols}] '{mdat}' using 1:i title columnheader(i) noenhanced lw 2 pt 7
 """
 
-GNUPLOT = r"""
-set terminal pngcairo size 1400,1000 font "DejaVu Sans,11"
-set output '{png}'
-set multiplot layout {panels},1 title "bpfport benchmarks ({title})"
+TRAFFIC_GNUPLOT = r"""
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
@@ -479,6 +576,13 @@ set yrange [0:*]
 set xtics nomirror
 set title "Traffic: median of rounds / direct (higher is better)"
 plot for [i=2:{ncols}] '{dat}' using i:xtic(1) title columnheader(i) noenhanced
+"""
+
+GNUPLOT = r"""
+set terminal pngcairo size 1400,1000 font "DejaVu Sans,11"
+set output '{png}'
+set multiplot layout {panels},1 title "bpfport benchmarks ({title})"
+{traffic}
 {micro}
 unset multiplot
 """
@@ -492,17 +596,20 @@ def report_png(d, png):
     tmp = tempfile.mkdtemp(prefix="bpfport-report.")
     try:
         dat = os.path.join(tmp, "traffic.dat")
+        rows = 0
         with open(dat, "w", encoding="utf-8") as f:
             f.write("workload " + " ".join('"%s"' % p for p in peers) + "\n")
             for met in THROUGHPUT:
                 base = med(d, met, "direct")
                 if base is None:
                     continue
-                label = {"conn": "new conn/s", "rps": "kept-alive req/s", "bulk": "bulk TCP",
+                label = {"conn": "new conn/s", "conn_default": "new conn/s after direct, default client",
+                         "rps": "kept-alive req/s", "bulk": "bulk TCP",
                          "bulk_nooff": "bulk TCP, no offloads", "udp": "UDP rr"}[met]
                 vals = [ratio(med(d, met, p), base) for p in peers]
                 f.write('"%s" %s\n' % (label, " ".join("%.4f" % v if v is not None else "NaN"
                                                      for v in vals)))
+                rows += 1
         mdat = os.path.join(tmp, "micro.dat")
         cases = [c for c in ["hit", "hit_tc", "reply", "miss", "hit_spread", "reply_spread",
                              "new_flow"] if any(k[0] == c for k in d["micro"])]
@@ -519,8 +626,14 @@ def report_png(d, png):
         title = "%s, %s CPUs, kernel %s, %s" % (m.get("cpu", "?"), m.get("cpus", "?"),
                                                 m.get("kernel", "?"), m.get("date", "?"))
         micro = MICRO_GNUPLOT.format(mdat=mdat, mcols=len(cases) + 1) if cases else ""
-        script = GNUPLOT.format(png=png, dat=dat, ncols=len(peers) + 1, micro=micro,
-                                panels=2 if cases else 1, title=title.replace('"', ""))
+        # Traffic is drawn relative to direct: nothing to draw without it.
+        traffic = TRAFFIC_GNUPLOT.format(dat=dat, ncols=len(peers) + 1) if rows else ""
+        if not rows and not cases:
+            print("report: nothing to chart (no direct run, no micro-benchmarks)", file=sys.stderr)
+            return True
+        script = GNUPLOT.format(png=png, traffic=traffic, micro=micro,
+                                panels=(1 if rows else 0) + (1 if cases else 0),
+                                title=title.replace('"', ""))
         gp = os.path.join(tmp, "plot.gp")
         with open(gp, "w", encoding="utf-8") as f:
             f.write(script)

@@ -121,6 +121,21 @@ static int add_allow(struct add_args *a, const char *list)
 	return a->n_allow ? 0 : add_usage("--allow needs at least one prefix%s", "");
 }
 
+static int add_env(struct add_args *a, const char *kv)
+{
+	size_t len = strlen(kv), klen = strcspn(kv, "=");
+
+	if (!kv[klen] || !klen)
+		return add_usage("invalid --env \"%s\": expected KEY=VALUE", kv);
+	/* The state file's limit, checked here so that nothing is half done. */
+	if (len > STATE_VALUE_MAX)
+		return cmd_usage_error(CLI, cli_cmds, "add",
+				       "invalid --env %.*s=...: %zu bytes, over the state file's "
+				       "limit of %d per entry",
+				       (int)(klen > 40 ? 40 : klen), kv, len, STATE_VALUE_MAX);
+	return container_set_env(&a->upd, kv) ? EXIT_FAIL : 0;
+}
+
 /* "--opt VALUE" or "--opt=VALUE"; returns the value or NULL. */
 static const char *opt_value(int argc, char **argv, int *i, const char *opt)
 {
@@ -166,9 +181,7 @@ static int parse_add_args(int argc, char **argv, struct add_args *a)
 		} else if ((v = opt_value(argc, argv, &i, "--allow"))) {
 			ret = add_allow(a, v);
 		} else if ((v = opt_value(argc, argv, &i, "--env"))) {
-			if (!strchr(v, '=') || v[0] == '=')
-				return add_usage("invalid --env \"%s\": expected KEY=VALUE", v);
-			ret = container_set_env(&a->upd, v) ? EXIT_FAIL : 0;
+			ret = add_env(a, v);
 		} else if ((v = opt_value(argc, argv, &i, "-p")) ||
 			   (v = opt_value(argc, argv, &i, "--publish"))) {
 			ret = add_publish(a, v);
@@ -460,7 +473,7 @@ int cmd_add(int argc, char **argv)
 	struct publish_plan plan = {};
 	struct container c = {};
 	struct binding arrow = {};
-	char id_buf[64];
+	char id_buf[64], err[ERRBUF_MAX + 128];
 	const char *id;
 	struct txn t;
 	int ret;
@@ -499,6 +512,11 @@ int cmd_add(int argc, char **argv)
 	}
 	if (plan_all(&t, &a, &c, &arrow, &plan))
 		goto out;
+	/* What the state file could not hold (or read back) is refused before any change. */
+	if (state_container_check(&c, err, sizeof(err))) {
+		pr_err("%s", err);
+		goto out;
+	}
 	if (!commit_plan(&t, &c, &plan))
 		ret = EXIT_OK;
 out:

@@ -34,12 +34,32 @@ static int parse_del_args(int argc, char **argv, struct binding *b)
 	return 0;
 }
 
-/* Removes every binding for which match() holds, then saves once; if the save
- * fails, the removed bindings go back into the map. */
+/*
+ * Removes every binding for which match() holds, then saves once. The order
+ * is chosen so that a kill at any step leaves nothing that `list` does not
+ * show or `del`/`rm` cannot finish (the state file is what both read):
+ *
+ *   1. the maps, binding by binding (dp_binding_remove: the key first, so no
+ *      new flow starts, then port and endpoint counts and allow-list, then the
+ *      flows). Killed here, the state still lists every binding; running the
+ *      command again removes the rest (a key already gone is skipped, its flows
+ *      are ended again). A kill between a key's removal and its counts leaves
+ *      those counts one too high (the port stays in bp_published, prefixes on
+ *      the slot): harmless to traffic, and `bpfport sync` fixes them.
+ *   2. net.ipv4.ip_local_reserved_ports gives the ports back. Killed here,
+ *      the state still lists the bindings, and the retry releases again.
+ *   3. the state file, last, atomically. Only now do the bindings disappear
+ *      from `list`, when nothing of them is left but stale counts.
+ *
+ * Removing from the state first would be wrong: killed after the save, the
+ * bindings would keep forwarding with no record that `list` shows or `del`
+ * can match. If the save fails, the bindings go back into the maps and the
+ * ports are reserved again: a failed command changes nothing.
+ */
 static int remove_matching(struct txn *t, bool (*match)(const struct binding *, const void *),
 			   const void *arg)
 {
-	struct binding *removed = calloc(t->st.n_bindings, sizeof(*removed));
+	struct binding *removed = calloc(t->st.n_bindings ? t->st.n_bindings : 1, sizeof(*removed));
 	size_t n_removed = 0;
 	int err = 0;
 
@@ -60,13 +80,18 @@ static int remove_matching(struct txn *t, bool (*match)(const struct binding *, 
 		removed[n_removed++] = *b;
 		state_remove_binding(&t->st, i);
 	}
-	if (!err)
-		err = state_save(opts.state_path, &t->st);
-	if (err)
-		for (size_t i = 0; i < n_removed; i++)
-			dp_binding_install(&t->dp, &removed[i]);
-	else
+	if (!err) {
+		/* Ports still used by a binding the state keeps stay reserved. */
 		txn_release_ports(t, removed, n_removed);
+		err = state_save(opts.state_path, &t->st);
+	}
+	if (err) {
+		for (size_t i = 0; i < n_removed; i++) {
+			dp_binding_install(&t->dp, &removed[i]);
+			if (removed[i].reserved)
+				txn_reserve_ports(t, &removed[i], 1);
+		}
+	}
 	free(removed);
 	return err;
 }

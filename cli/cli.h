@@ -29,9 +29,18 @@ int cmd_port(int argc, char **argv);
 /* ct.c */
 int cmd_ct(int argc, char **argv);
 
+/* monitor.c */
+int cmd_monitor(int argc, char **argv);
+
+/* sync.c */
+int cmd_sync(int argc, char **argv);
+
 /* show.c */
 int cmd_inspect(int argc, char **argv);
 int cmd_env(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+
+/* repair.c */
+int cmd_repair(int argc, char **argv);
 
 #endif /* BPFPORT_CLI_H */

@@ -30,13 +30,18 @@ const struct cmd cli_cmds[] = {
 	  "net.ipv4.ip_local_reserved_ports, and host processes that bind one get\n"
 	  "EADDRINUSE.\n"
 	  "--allow restricts the new bindings to clients from those prefixes; others are\n"
-	  "dropped at the interface and counted (list: dropped_packets)." },
+	  "dropped at the interface and counted (list: dropped_packets).",
+	  CMD_PIN_DIR },
 	{ "del", cmd_del, "del 'HOST_IP:HOST_PORT -> CONTAINER_IP:CONTAINER_PORT[/tcp|/udp]'",
-	  "Remove one binding and drop its tracked flows." },
+	  "Remove one binding and drop its tracked flows. Only the full name runs it.",
+	  CMD_DESTRUCTIVE | CMD_PIN_DIR },
 	{ "rm", cmd_rm, "rm CONTAINER",
 	  "Remove a container with all its bindings. CONTAINER is an ID, a unique ID\n"
-	  "prefix, a name or an address, here and in every query." },
-	{ "list", cmd_list, "list [-j]", "List every binding with its traffic counters." },
+	  "prefix, a name or an address, here and in every query. Only the full name\n"
+	  "runs it.",
+	  CMD_DESTRUCTIVE | CMD_PIN_DIR },
+	{ "list", cmd_list, "list [-j]", "List every binding with its traffic counters.",
+	  CMD_PIN_DIR },
 	{ "port", cmd_port, "port CONTAINER [PORT[/PROTO]] [-j]",
 	  "Print a container's public endpoints exactly as 'docker port' does." },
 	{ "inspect", cmd_inspect, "inspect CONTAINER [-j]",
@@ -45,17 +50,45 @@ const struct cmd cli_cmds[] = {
 	  "Print the variables 'docker run --link CONTAINER:ALIAS' sets, as KEY=VALUE lines\n"
 	  "(for env and --env-file), or with --export for eval in a shell. ALIAS defaults\n"
 	  "to the container's name, else its ID; --client NAME adds ALIAS_NAME." },
-	{ "ct", cmd_ct, "ct [list] [-j]\nct flush [CONTAINER]",
+	{ "ct", cmd_ct, "ct [list] [-j]\nct stats [-j]\nct flush [CONTAINER]",
 	  "List the translated flows (client, published and container endpoints, state,\n"
-	  "age and idle seconds), or forget them: all, or a container's. Flushing is\n"
-	  "how a UDP client that keeps its tuple follows a binding to a new container." },
+	  "assured or not, age and idle seconds); show both tables' fill and the\n"
+	  "datapath's conntrack and drop counters; or end flows: all, or a container's.\n"
+	  "Flushing is how a UDP client that keeps its tuple follows a binding to a new\n"
+	  "container.",
+	  CMD_PIN_DIR },
+	{ "monitor", cmd_monitor, "monitor [-j] [--container CONTAINER] [--drops]",
+	  "Stream the datapath's events until interrupted: new and ended flows, drops\n"
+	  "with their reason, translated ICMP errors, hairpin flows; -j one JSON object\n"
+	  "per line. Events are off (and cost nothing) while no monitor runs, and are\n"
+	  "bounded to 20,000 a second per CPU.",
+	  CMD_PIN_DIR },
 	{ "config", cmd_config,
 	  "config [show] [-j]\nconfig set port-range START-END|auto\n"
-	  "config set ct-timeout-tcp|ct-timeout-tcp-close|ct-timeout-tcp-rst|ct-timeout-udp SECONDS",
+	  "config set ct-timeout-tcp|ct-timeout-tcp-close|ct-timeout-tcp-rst|ct-timeout-udp SECONDS\n"
+	  "config set direct-access drop|allow",
 	  "Show or set the pool dynamic host ports come from (default 49000-49900; auto:\n"
-	  "the kernel's net.ipv4.ip_local_port_range, as current Docker), and how long\n"
+	  "the kernel's net.ipv4.ip_local_port_range, as current Docker), how long\n"
 	  "idle flows are tracked (defaults as the kernel's conntrack: TCP 432000 s,\n"
-	  "after FIN 120 s, after RST 10 s, UDP 120 s)." },
+	  "after FIN 120 s, after RST 10 s, UDP 120 s), and whether packets routed\n"
+	  "straight to a container's address pass (allow) or are dropped (drop, the\n"
+	  "default, as Docker 28)." },
+	{ "repair", cmd_repair, "repair",
+	  "Set the state file's damaged lines aside: append them, verbatim, to\n"
+	  "STATE.damaged and save the rest. Commands that read the state skip a damaged\n"
+	  "line with a warning naming it; commands that change the state refuse such a\n"
+	  "file (saving would lose the line) until it is fixed by hand or repaired.\n"
+	  "Only the full name runs it.",
+	  CMD_DESTRUCTIVE },
+	{ "sync", cmd_sync, "sync [--dry-run] [-j]",
+	  "Bring the maps back in line with the state file, the source of truth, as a\n"
+	  "command killed half way may leave them: bindings the state does not know\n"
+	  "(removed, with their flows), bindings it has that the map lacks or holds\n"
+	  "differently (installed), binding generations, port counts and the\n"
+	  "published-ports bitmap, container endpoint counts, allow-list prefixes.\n"
+	  "Prints one line per fix, or 'nothing to fix'; -j a JSON list. --dry-run\n"
+	  "only reports. Only the full name runs it.",
+	  CMD_DESTRUCTIVE | CMD_PIN_DIR },
 	{ NULL },
 };
 

@@ -2,7 +2,8 @@
 /*
  * list and port: read-only queries. `port` answers from the state file
  * alone, like `docker port` answers from the container's configuration, so
- * it works without root and without a loaded datapath.
+ * it works without a loaded datapath; the file holds --env values, so it
+ * takes root (or read access to the file).
  */
 #define _GNU_SOURCE /* asprintf */
 #include <errno.h>

@@ -235,6 +235,7 @@ static int config_show(void)
 				*c = *c == '-' ? '_' : *c;
 			jw_uint_field(jw, key, st.ct_timeout[i]);
 		}
+		jw_string_field(jw, "direct_access", st.direct_access_allow ? "allow" : "drop");
 		jw_object_end(jw);
 		jw_destroy(jw);
 	} else {
@@ -244,6 +245,7 @@ static int config_show(void)
 			printf("port-range auto (%u-%u)\n", begin, end);
 		for (int i = 0; i < CT_TIMEOUT_COUNT; i++)
 			printf("%s %u\n", ct_timeout_names[i], st.ct_timeout[i]);
+		printf("direct-access %s\n", st.direct_access_allow ? "allow" : "drop");
 	}
 	state_free(&st);
 	return EXIT_OK;
@@ -257,35 +259,42 @@ static int ct_timeout_index(const char *key)
 	return -1;
 }
 
-/* A running datapath picks timeouts up at once; the state file keeps them. */
-static void config_push_timeouts(const struct state *st)
+/* A running datapath picks settings up at once; the state file keeps them. */
+static void config_push(const struct state *st)
 {
 	struct dp dp;
 
 	if (dp_open(opts.pin_dir, &dp))
 		return;
-	if (dp_config_timeouts(&dp, st->ct_timeout))
-		pr_warn("timeouts saved, but the loaded datapath was not updated");
+	if (dp_config_timeouts(&dp, st->ct_timeout) ||
+	    dp_config_direct_access(&dp, st->direct_access_allow))
+		pr_warn("settings saved, but the loaded datapath was not updated");
 	dp_close(&dp);
 }
 
 static int config_set(const char *key, const char *value)
 {
 	int timeout_idx = ct_timeout_index(key);
+	bool direct = !strcmp(key, "direct-access");
 	__u16 begin = 0, end = 0;
 	__u32 timeout = 0;
 	struct state st;
 	int lock, ret;
 
-	if (strcmp(key, "port-range") && timeout_idx < 0)
+	if (direct && strcmp(value, "allow") && strcmp(value, "drop"))
 		return cmd_usage_error(CLI, cli_cmds, "config",
-				       "unknown setting \"%s\": try port-range or ct-timeout-tcp",
+				       "invalid direct-access \"%s\": expected drop or allow",
+				       value);
+	if (strcmp(key, "port-range") && timeout_idx < 0 && !direct)
+		return cmd_usage_error(CLI, cli_cmds, "config",
+				       "unknown setting \"%s\": try port-range, ct-timeout-tcp or "
+				       "direct-access",
 				       key);
 	if (timeout_idx >= 0 && (ct_timeout_parse(value, &timeout) || !timeout))
 		return cmd_usage_error(CLI, cli_cmds, "config",
 				       "invalid %s \"%s\": expected seconds, 1 to %d", key, value,
 				       CT_TIMEOUT_MAX);
-	if (timeout_idx < 0 && strcmp(value, "auto") &&
+	if (timeout_idx < 0 && !direct && strcmp(value, "auto") &&
 	    (port_range_parse(value, &begin, &end) || !begin || begin == end))
 		return cmd_usage_error(CLI, cli_cmds, "config",
 				       "invalid port-range \"%s\": expected START-END (1-65535) "
@@ -293,13 +302,13 @@ static int config_set(const char *key, const char *value)
 				       value);
 	/* Settings live in the state file alone: no datapath needed. */
 	lock = state_lock(opts.state_path);
-	if (lock < 0) {
-		pr_err("cannot lock state file %s: %s", opts.state_path, strerror(-lock));
+	if (lock < 0)
 		return EXIT_FAIL;
-	}
 	ret = EXIT_FAIL;
-	if (!state_load(opts.state_path, &st)) {
-		if (timeout_idx >= 0) {
+	if (!state_load_for_update(opts.state_path, &st)) {
+		if (direct) {
+			st.direct_access_allow = !strcmp(value, "allow");
+		} else if (timeout_idx >= 0) {
 			st.ct_timeout[timeout_idx] = timeout;
 		} else {
 			st.port_range_begin = begin;
@@ -307,8 +316,8 @@ static int config_set(const char *key, const char *value)
 		}
 		if (!state_save(opts.state_path, &st)) {
 			ret = EXIT_OK;
-			if (timeout_idx >= 0)
-				config_push_timeouts(&st);
+			if (timeout_idx >= 0 || direct)
+				config_push(&st);
 		}
 		state_free(&st);
 	}
@@ -333,5 +342,7 @@ int cmd_config(int argc, char **argv)
 	if (nargs == 3 && !strcmp(args[0], "set"))
 		return config_set(args[1], args[2]);
 	return cmd_usage_error(CLI, cli_cmds, "config",
-			       "expected 'config show' or 'config set port-range START-END|auto'");
+			       "expected 'config show' or 'config set port-range START-END|auto', "
+			       "'config set ct-timeout-... SECONDS' or 'config set direct-access "
+			       "drop|allow'");
 }

@@ -42,11 +42,11 @@ int txn_begin(struct txn *t, const char *what)
 	t->lock = state_lock(opts.state_path);
 	if (t->lock < 0) {
 		err = t->lock;
-		pr_err("cannot lock state file %s: %s", opts.state_path, strerror(-err));
 		dp_close(&t->dp);
 		return err;
 	}
-	err = state_load(opts.state_path, &t->st);
+	/* A file with damaged lines is refused: saving would drop them. */
+	err = state_load_for_update(opts.state_path, &t->st);
 	if (err) {
 		state_unlock(t->lock);
 		dp_close(&t->dp);

@@ -143,6 +143,9 @@ int proto_parse(const char *s, __u8 *proto)
 
 const char *proto_name(__u8 proto)
 {
+	/* Exposed ports may be sctp (Docker's grammar): never write them as tcp. */
+	if (proto == IPPROTO_SCTP)
+		return "sctp";
 	return proto == IPPROTO_UDP ? "udp" : "tcp";
 }
 

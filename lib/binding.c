@@ -31,6 +31,9 @@ static int spec_join(int argc, char **argv, char *buf, size_t len)
 			if (piece)
 				s++;
 		}
+		/* An empty word adds its separator alone: room for it and the NUL too. */
+		if (used + 2 > len)
+			return -E2BIG;
 		buf[used++] = ' ';
 		buf[used] = '\0';
 	}

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "dp.h"
 #include "log.h"
 
 static const struct cmd *cmd_find(const struct cmd *cmds, const char *name, bool *ambiguous)
@@ -30,6 +31,18 @@ static const struct cmd *cmd_find(const struct cmd *cmds, const char *name, bool
 		}
 	}
 	return *ambiguous ? NULL : match;
+}
+
+/* The first destructive command that name abbreviates, or NULL. */
+static const struct cmd *cmd_destructive_prefix(const struct cmd *cmds, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const struct cmd *c = cmds; c->name; c++)
+		if ((c->flags & CMD_DESTRUCTIVE) && n && n < strlen(c->name) &&
+		    !strncmp(c->name, name, n))
+			return c;
+	return NULL;
 }
 
 static void print_usage(FILE *f, const char *tool, const struct cmd *c)
@@ -95,22 +108,67 @@ int cmd_usage_error(const char *tool, const struct cmd *cmds, const char *name, 
 	return EXIT_USAGE;
 }
 
+/*
+ * The command name selects: its full name, else a unique prefix. A prefix of
+ * a destructive command (unload, rm, ...) selects nothing, so that a typo or
+ * a half-remembered name never removes anything. Returns the command, or NULL
+ * with *ret the exit status of the reported error.
+ */
+static const struct cmd *cmd_resolve(const char *tool, const struct cmd *cmds, const char *name,
+				     int *ret)
+{
+	const struct cmd *c, *d;
+	bool ambiguous;
+
+	*ret = EXIT_USAGE;
+	c = cmd_find(cmds, name, &ambiguous);
+	if (c && !strcmp(c->name, name))
+		return c;
+	d = cmd_destructive_prefix(cmds, name);
+	if (d) {
+		cmd_usage_error(tool, cmds, d->name,
+				"'%s' is ambiguous or abbreviates the destructive command '%s': "
+				"spell it out",
+				name, d->name);
+		return NULL;
+	}
+	if (!c)
+		pr_err("%s command \"%s\": try '%s help'", ambiguous ? "ambiguous" : "unknown",
+		       name, tool);
+	return c;
+}
+
 int cmd_dispatch(const char *tool, const struct cmd *cmds, int argc, char **argv)
 {
 	const struct cmd *c;
-	bool ambiguous;
+	int ret;
 
 	if (argc < 1)
 		return cmd_help(tool, cmds, NULL), EXIT_USAGE;
 	if (!strcmp(argv[0], "help") || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))
 		return cmd_help(tool, cmds, argc > 1 ? argv[1] : NULL);
-	c = cmd_find(cmds, argv[0], &ambiguous);
-	if (!c) {
-		pr_err("%s command \"%s\": try '%s help'", ambiguous ? "ambiguous" : "unknown",
-		       argv[0], tool);
-		return EXIT_USAGE;
-	}
-	return c->fn(argc, argv);
+	c = cmd_resolve(tool, cmds, argv[0], &ret);
+	return c ? c->fn(argc, argv) : ret;
+}
+
+/*
+ * A command that uses the pin directory refuses one that others could have
+ * planted or can still change (a symlink, another owner, group or world
+ * write: bpffs is often mounted 1777). Without root the directory may not
+ * be readable: the command then says it needs root itself.
+ */
+static int cmd_check_pin_dir(const char *pin_dir)
+{
+	char why[PATH_MAX + 128];
+	int err;
+
+	err = dp_pin_dir_check(pin_dir, why, sizeof(why));
+	if (!err || (err == -EACCES && !is_root()))
+		return 0;
+	pr_err("refusing pin dir %s: %s (pins must sit in directories owned by root and "
+	       "writable by nobody else)",
+	       pin_dir, why);
+	return err;
 }
 
 bool cmd_json_flag(const char *arg)
@@ -163,7 +221,8 @@ int cmd_main(const char *tool, const struct cmd *cmds, int argc, char **argv,
 		{ NULL, 0, NULL, 0 },
 	};
 	enum log_level level = LOG_INFO;
-	int c;
+	const struct cmd *cmd;
+	int c, ret;
 
 	while ((c = getopt_long(argc, argv, "+jdVh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -196,5 +255,15 @@ int cmd_main(const char *tool, const struct cmd *cmds, int argc, char **argv,
 	/* Port-in-use checks and interface names belong to the namespace we run in. */
 	if (g->netns && cmd_enter_netns(g->netns))
 		return EXIT_FAIL;
-	return cmd_dispatch(tool, cmds, argc - optind, argv + optind);
+	argc -= optind;
+	argv += optind;
+	if (argc < 1 || !strcmp(argv[0], "help") || !strcmp(argv[0], "--help") ||
+	    !strcmp(argv[0], "-h"))
+		return cmd_dispatch(tool, cmds, argc, argv);
+	cmd = cmd_resolve(tool, cmds, argv[0], &ret);
+	if (!cmd)
+		return ret;
+	if ((cmd->flags & CMD_PIN_DIR) && cmd_check_pin_dir(dp_pin_dir(g->pin_dir)))
+		return EXIT_FAIL;
+	return cmd->fn(argc, argv);
 }

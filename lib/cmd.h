@@ -2,7 +2,8 @@
 /*
  * `tool [OPTIONS] COMMAND [ARGS]` dispatch shared by bpfport and
  * bpfport-loader, as bpftool does it: a table of commands, unique prefixes
- * accepted, `help COMMAND` for each.
+ * accepted, `help COMMAND` for each. A destructive command runs only when
+ * spelled out: a prefix of one is a usage error naming it.
  *
  * Exit status: 0 success, 1 the operation failed, 2 bad usage.
  */
@@ -15,14 +16,24 @@
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
 
+/* Removes or overwrites what the tool manages: runs only under its full name. */
+#define CMD_DESTRUCTIVE 0x1
+/* Uses the pin directory: refused first if it is not trusted (dp_pin_dir_check()). */
+#define CMD_PIN_DIR 0x2
+
 struct cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 	const char *usage; /* one line per form, without the tool name */
 	const char *help; /* what it does, a few lines */
+	unsigned int flags; /* CMD_* */
 };
 
-/* Runs argv[0] from the table; argv is the command and its arguments. */
+/*
+ * Runs argv[0] from the table; argv is the command and its arguments. The
+ * full name or a unique prefix selects a command, except that a prefix of a
+ * destructive command is a usage error. Pin directories are not checked here.
+ */
 int cmd_dispatch(const char *tool, const struct cmd *cmds, int argc, char **argv);
 /* Prints the usage of one command (or all when name is NULL) to f. */
 int cmd_help(const char *tool, const struct cmd *cmds, const char *name);
@@ -40,7 +51,8 @@ struct cmd_global {
 
 /*
  * Parses the global options, sets up logging, hands them to configure(),
- * enters --netns, then runs the command: the whole of main() for both tools.
+ * enters --netns, checks the pin directory for a CMD_PIN_DIR command, then
+ * runs the command: the whole of main() for both tools.
  */
 int cmd_main(const char *tool, const struct cmd *cmds, int argc, char **argv,
 	     void (*configure)(const struct cmd_global *g));

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -72,8 +74,13 @@ static int *dp_fd(struct dp *dp, size_t i)
 
 int dp_open(const char *pin_dir, struct dp *dp)
 {
+	int err;
+
 	for (size_t i = 0; i < DP_N_MAPS; i++)
 		*dp_fd(dp, i) = -1;
+	err = dp_pin_dir_check(pin_dir, NULL, 0);
+	if (err)
+		return err;
 	for (size_t i = 0; i < DP_N_MAPS; i++) {
 		int fd = open_map(pin_dir, dp_maps[i].name);
 
@@ -443,4 +450,136 @@ int dp_config_timeouts(const struct dp *dp, const __u32 *t)
 	cfg.ct_timeout_tcp_rst = t[CT_TIMEOUT_TCP_RST];
 	cfg.ct_timeout_udp = t[CT_TIMEOUT_UDP];
 	return bpf_map_update_elem(dp->config_fd, &zero, &cfg, BPF_ANY) ? -errno : 0;
+}
+
+/* Trusted: a directory (not a symlink to one) owned by root or by us, and
+ * writable by its owner alone. */
+int dp_pin_stat_check(const struct stat *st, const char *path, char *why, size_t len)
+{
+	if (S_ISLNK(st->st_mode)) {
+		snprintf(why, len, "%s is a symbolic link", path);
+		return -ELOOP;
+	}
+	if (!S_ISDIR(st->st_mode)) {
+		snprintf(why, len, "%s is not a directory", path);
+		return -ENOTDIR;
+	}
+	if (st->st_uid != 0 && st->st_uid != geteuid()) {
+		snprintf(why, len, "%s is owned by uid %u", path, (unsigned int)st->st_uid);
+		return -EPERM;
+	}
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(why, len, "%s is writable by %s (mode %04o)", path,
+			 st->st_mode & S_IWOTH ? "others" : "its group",
+			 (unsigned int)(st->st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* One directory by path, without following a final symlink; missing is -ENOENT. */
+static int pin_path_check(const char *path, char *why, size_t len)
+{
+	struct stat st;
+	int err;
+
+	if (lstat(path, &st)) {
+		err = -errno;
+		snprintf(why, len, "cannot inspect %s: %s", path, strerror(errno));
+		return err;
+	}
+	return dp_pin_stat_check(&st, path, why, len);
+}
+
+int dp_pin_dir_check(const char *pin_dir, char *why, size_t len)
+{
+	static const char *const subdirs[] = { PIN_MAPS_SUBDIR, PIN_PROGS_SUBDIR, PIN_LINKS_SUBDIR,
+					       "cgroup" };
+	char dir[PATH_MAX], path[PATH_MAX + 512];
+	struct dirent *de;
+	size_t n;
+	DIR *d;
+	int err = 0;
+
+	/* "dir/" would make lstat() follow a symlink named dir. */
+	n = strlen(pin_dir);
+	while (n > 1 && pin_dir[n - 1] == '/')
+		n--;
+	if (n >= sizeof(dir))
+		return -ENAMETOOLONG;
+	memcpy(dir, pin_dir, n);
+	dir[n] = '\0';
+	err = pin_path_check(dir, why, len);
+	if (err)
+		return err == -ENOENT ? 0 : err;
+	for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, subdirs[i]);
+		err = pin_path_check(path, why, len);
+		if (err && err != -ENOENT)
+			return err;
+	}
+	/* links/IFACE: one directory per attached interface. */
+	snprintf(path, sizeof(path), "%s/%s", dir, PIN_LINKS_SUBDIR);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	err = 0;
+	while (!err && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s/%s", dir, PIN_LINKS_SUBDIR, de->d_name) >=
+		    (int)sizeof(path))
+			err = -ENAMETOOLONG;
+		else
+			err = pin_path_check(path, why, len);
+		if (err == -ENOENT)
+			err = 0;
+	}
+	closedir(d);
+	return err;
+}
+
+__u32 dp_slot_gen(const struct dp *dp, __u32 slot)
+{
+	return slot_gen(dp, slot);
+}
+
+void dp_allow_key(const struct binding *b, const struct cidr *c, struct bpfport_allow_key *k)
+{
+	allow_key(b, c, k);
+}
+
+int dp_allow_clear_slot(const struct dp *dp, __u32 slot)
+{
+	struct bpfport_allow_key key, next, *prev = NULL, *found = NULL;
+	size_t n = 0, cap = 0;
+	int err = 0;
+
+	/* Collected first: deleting while walking would restart the walk. */
+	memset(&next, 0, sizeof(next));
+	while (!bpf_map_get_next_key(dp->allow_fd, prev, &next)) {
+		if (next.slot == slot) {
+			if (n == cap) {
+				struct bpfport_allow_key *more;
+
+				cap = cap ? cap * 2 : 16;
+				more = realloc(found, cap * sizeof(*found));
+				if (!more) {
+					free(found);
+					return -ENOMEM;
+				}
+				found = more;
+			}
+			found[n++] = next;
+		}
+		key = next;
+		prev = &key;
+	}
+	if (errno != ENOENT)
+		err = -errno;
+	for (size_t i = 0; i < n && !err; i++)
+		if (bpf_map_delete_elem(dp->allow_fd, &found[i]) && errno != ENOENT)
+			err = -errno;
+	free(found);
+	return err ? err : (int)n;
 }

@@ -11,6 +11,7 @@
  *   dp_counters_read()      sum a slot's per-CPU counters
  *   dp_map_count()          entries in a map
  *   dp_published_sync()     rebuild the published-ports bitmap from the port counts
+ *   dp_pin_dir_check()      refuse a pin directory others could have planted or can change
  */
 #ifndef BPFPORT_DP_H
 #define BPFPORT_DP_H
@@ -42,6 +43,7 @@
 #define MAP_STATS "bp_stats"
 #define MAP_CONTAINERS "bp_containers"
 #define MAP_OUTBOUND "bp_outbound"
+#define MAP_EVENTS "bp_events"
 
 struct dp {
 	int bindings_fd;
@@ -88,5 +90,30 @@ int dp_published_sync(const struct dp *dp);
 int dp_config_direct_access(const struct dp *dp, bool allow);
 /* Write the state's connection-tracking timeouts into the config map. */
 int dp_config_timeouts(const struct dp *dp, const __u32 *timeouts);
+
+/*
+ * The pin directory and its subdirectories (maps, progs, links, links/IFACE,
+ * cgroup) must be directories, not symlinks, owned by root (or the effective
+ * uid) and writable by nobody else: whoever can write there can plant maps
+ * and links for the tools to trust, or symlinks for unload to follow. A
+ * missing directory passes (load creates it, 0700). Returns 0 or -errno
+ * (-ELOOP, -ENOTDIR, -EPERM, or lstat's), with the reason in why (may be NULL).
+ * dp_open() calls it first.
+ */
+struct stat;
+int dp_pin_dir_check(const char *pin_dir, char *why, size_t len);
+/* The same test on one directory's stat (of an open fd, say). */
+int dp_pin_stat_check(const struct stat *st, const char *path, char *why, size_t len);
+/* bp_slot_gen[slot] (0 if unreadable). */
+__u32 dp_slot_gen(const struct dp *dp, __u32 slot);
+/* The bp_allow key of one of b's prefixes. */
+void dp_allow_key(const struct binding *b, const struct cidr *c, struct bpfport_allow_key *k);
+/*
+ * Deletes every allow-list prefix on slot; returns how many, or -errno. For
+ * an add to call before dp_binding_install(): a remove killed between the key
+ * and the prefixes leaves them on a slot the state calls free, and the next
+ * binding there would admit them too.
+ */
+int dp_allow_clear_slot(const struct dp *dp, __u32 slot);
 
 #endif /* BPFPORT_DP_H */

@@ -335,26 +335,41 @@ int detach_iface(const char *iface)
 	return 0;
 }
 
-static int update_state_attachment(const char *iface, const char *mode)
+/*
+ * The state, locked, for recording an attachment: taken before anything is
+ * attached or detached, so that a state file that cannot be saved (unreadable,
+ * or with damaged lines it would lose) refuses the command while nothing has
+ * changed. Returns the lock fd or -errno; errors are reported.
+ */
+static int state_begin(struct state *st)
 {
-	struct state st;
 	int lock, err;
 
 	lock = state_lock(opts.state_path);
-	if (lock < 0) {
-		pr_err("cannot lock state file %s: %s", opts.state_path, strerror(-lock));
+	if (lock < 0)
 		return lock;
+	err = state_load_for_update(opts.state_path, st);
+	if (err) {
+		state_unlock(lock);
+		return err;
 	}
-	err = state_load(opts.state_path, &st);
-	if (!err) {
-		if (mode)
-			err = state_set_attachment(&st, iface, mode);
-		else
-			state_remove_attachment(&st, iface);
-		if (!err)
-			err = state_save(opts.state_path, &st);
-		state_free(&st);
-	}
+	return lock;
+}
+
+/* Records iface's mode (NULL: detached), saves, unlocks. */
+static int state_commit(int lock, struct state *st, const char *iface, const char *mode)
+{
+	int err = 0;
+
+	if (mode)
+		err = state_set_attachment(st, iface, mode);
+	else
+		state_remove_attachment(st, iface);
+	if (err)
+		pr_err("cannot record %s in the state file: %s", iface, strerror(-err));
+	else
+		err = state_save(opts.state_path, st);
+	state_free(st);
 	state_unlock(lock);
 	return err;
 }
@@ -370,8 +385,9 @@ int cmd_attach(int argc, char **argv)
 	static const struct option longopts[] = { { "mode", required_argument, NULL, 'm' },
 						  { NULL, 0, NULL, 0 } };
 	const char *mode = "auto", *iface;
+	struct state st;
 	char cur[16];
-	int c, lock, err;
+	int c, lock, slock, err;
 
 	optind = 0; /* 0 also resets glibc's permutation state */
 	while ((c = getopt_long(argc, argv, "m:", longopts, NULL)) != -1) {
@@ -407,17 +423,28 @@ int cmd_attach(int argc, char **argv)
 		pr_err("cannot lock pin dir %s: %s", opts.pin_dir, strerror(-lock));
 		return EXIT_FAIL;
 	}
+	/* Pin dir lock, then state lock: the order load and restore take them in. */
+	slock = state_begin(&st);
+	if (slock < 0) {
+		pin_dir_unlock(lock);
+		return EXIT_FAIL;
+	}
 	err = attach_iface(iface, mode);
-	if (!err)
-		err = update_state_attachment(iface, attached_mode(iface, cur, sizeof(cur)));
+	if (err) {
+		state_free(&st);
+		state_unlock(slock);
+	} else {
+		err = state_commit(slock, &st, iface, attached_mode(iface, cur, sizeof(cur)));
+	}
 	pin_dir_unlock(lock);
 	return err ? EXIT_FAIL : EXIT_OK;
 }
 
 int cmd_detach(int argc, char **argv)
 {
+	struct state st;
 	char cur[16];
-	int lock, err;
+	int lock, slock, err;
 
 	if (argc != 2)
 		return cmd_usage_error(LOADER, loader_cmds, "detach",
@@ -438,9 +465,18 @@ int cmd_detach(int argc, char **argv)
 		pr_err("cannot lock pin dir %s: %s", opts.pin_dir, strerror(-lock));
 		return EXIT_FAIL;
 	}
+	slock = state_begin(&st);
+	if (slock < 0) {
+		pin_dir_unlock(lock);
+		return EXIT_FAIL;
+	}
 	err = detach_iface(argv[1]);
-	if (!err)
-		err = update_state_attachment(argv[1], NULL);
+	if (err) {
+		state_free(&st);
+		state_unlock(slock);
+	} else {
+		err = state_commit(slock, &st, argv[1], NULL);
+	}
 	pin_dir_unlock(lock);
 	return err ? EXIT_FAIL : EXIT_OK;
 }

@@ -207,12 +207,24 @@ static const char *host_cgroup(const char *flag, char *buf, size_t len)
 	return cgroup2_root(buf, len) ? NULL : buf;
 }
 
-static int do_load(__u32 ct_size, const char *cgroup)
+/*
+ * Load (unless loaded) and fill the maps from the state file; with
+ * attach_recorded (restore) also attach every interface the state records.
+ * Holds the pin dir lock, then the state lock (the order attach takes them
+ * in), so no bpfport command changes the state in between. A failure to load
+ * the programs is fatal (-errno); past that, everything that can be done is
+ * done, and *problems counts what could not (each reported): the state
+ * unreadable or its lock refused, damaged lines skipped, bindings or
+ * interfaces that failed.
+ */
+static int do_load(__u32 ct_size, const char *cgroup, bool attach_recorded, int *problems)
 {
 	char dir[PATH_MAX];
-	int lock, err;
-	bool fresh;
+	int lock, state_lock_fd, err, ret;
+	struct state st;
+	bool fresh, have_state;
 
+	*problems = 0;
 	err = ensure_bpffs(opts.pin_dir);
 	if (err)
 		return err;
@@ -231,6 +243,10 @@ static int do_load(__u32 ct_size, const char *cgroup)
 		pr_err("cannot lock pin dir %s: %s", opts.pin_dir, strerror(-lock));
 		return lock;
 	}
+	/* Reported by state_lock; the state is still read (its own checks apply). */
+	state_lock_fd = state_lock(opts.state_path);
+	if (state_lock_fd < 0)
+		(*problems)++;
 	fresh = !datapath_loaded();
 	if (fresh) {
 		err = load_programs(ct_size);
@@ -240,16 +256,40 @@ static int do_load(__u32 ct_size, const char *cgroup)
 		}
 		pr_debug("loaded programs, pinned under %s", opts.pin_dir);
 	}
-	err = restore_bindings();
-	if (!err && local_addrs_refresh())
+	/* An unreadable state file leaves the maps alone; the rest goes on. */
+	have_state = !state_load(opts.state_path, &st);
+	if (!have_state)
+		(*problems)++;
+	ret = have_state ? restore_bindings(&st) : 0;
+	if (ret < 0) {
+		err = ret;
+		goto out_state;
+	}
+	*problems += ret;
+	if (local_addrs_refresh())
 		pr_warn("cannot read this namespace's addresses: wildcard bindings will answer "
 			"host processes on loopback only");
-	if (!err && !cgroup)
+	if (!cgroup)
 		pr_warn("no cgroup2 mount found: host processes cannot reach published ports "
 			"(give --cgroup PATH)");
-	else if (!err && strcmp(cgroup, "none"))
-		err = host_path_attach(cgroup);
+	else if (strcmp(cgroup, "none") && host_path_attach(cgroup))
+		(*problems)++;
+	for (size_t i = 0; attach_recorded && have_state && i < st.n_attachments; i++)
+		if (attach_iface(st.attachments[i].iface, st.attachments[i].mode))
+			(*problems)++;
+	if (have_state && st.n_damaged) {
+		pr_err("state file %s: %zu damaged line%s skipped (see above): what %s held was "
+		       "not restored; fix %s, or set %s aside with 'bpfport repair'",
+		       opts.state_path, st.n_damaged, st.n_damaged == 1 ? "" : "s",
+		       st.n_damaged == 1 ? "it" : "they", st.n_damaged == 1 ? "it" : "them",
+		       st.n_damaged == 1 ? "it" : "them");
+		*problems += (int)st.n_damaged;
+	}
+out_state:
+	if (have_state)
+		state_free(&st);
 out:
+	state_unlock(state_lock_fd);
 	pin_dir_unlock(lock);
 	return err;
 }
@@ -262,7 +302,7 @@ int cmd_load(int argc, char **argv)
 	const char *cgroup_flag = NULL;
 	char cgroup_buf[PATH_MAX];
 	__u32 ct_size = 0;
-	int c;
+	int c, problems;
 
 	optind = 0; /* 0 also resets glibc's permutation state */
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -284,58 +324,67 @@ int cmd_load(int argc, char **argv)
 		pr_err("loading BPF programs needs root (CAP_BPF, CAP_NET_ADMIN): run as root");
 		return EXIT_FAIL;
 	}
-	return do_load(ct_size, host_cgroup(cgroup_flag, cgroup_buf, sizeof(cgroup_buf))) ?
-		       EXIT_FAIL :
-		       EXIT_OK;
+	if (do_load(ct_size, host_cgroup(cgroup_flag, cgroup_buf, sizeof(cgroup_buf)), false,
+		    &problems))
+		return EXIT_FAIL;
+	return problems ? EXIT_FAIL : EXIT_OK;
 }
 
-/* Rebuild the bindings map from the state file when it is empty (first load
- * after boot or unload). A non-empty map is left alone: the CLI keeps the two
- * in step, and replaying would only fail on existing keys. */
-int restore_bindings(void)
+/*
+ * Rebuild the bindings map from the state when it is empty (first load after
+ * boot or unload). A non-empty map is left alone: the CLI keeps the two in
+ * step, and replaying would only fail on existing keys. Every binding that
+ * can be installed is: returns how many could not (each reported), or -errno
+ * (reported) when the maps cannot be opened.
+ */
+int restore_bindings(const struct state *st)
 {
-	struct state st;
+	size_t restored = 0;
+	int err, failed = 0;
 	struct dp dp;
 	long present;
-	int err;
 
 	err = dp_open(opts.pin_dir, &dp);
 	if (err) {
 		pr_err("cannot open pinned maps under %s: %s", opts.pin_dir, strerror(-err));
 		return err;
 	}
-	err = state_load(opts.state_path, &st);
-	if (err)
-		goto out;
-	err = dp_config_timeouts(&dp, st.ct_timeout);
+	err = dp_config_timeouts(&dp, st->ct_timeout);
 	if (err) {
 		pr_err("cannot write connection-tracking timeouts: %s", strerror(-err));
-		state_free(&st);
-		goto out;
+		failed++;
+	}
+	err = dp_config_direct_access(&dp, st->direct_access_allow);
+	if (err) {
+		pr_err("cannot write the direct-access setting: %s", strerror(-err));
+		failed++;
 	}
 	present = dp_map_count(dp.bindings_fd);
 	if (present != 0) {
-		state_free(&st);
 		err = dp_published_sync(&dp);
-		if (err)
+		if (err) {
 			pr_err("cannot rebuild the published-ports map: %s", strerror(-err));
+			failed++;
+		}
 		goto out;
 	}
-	for (size_t i = 0; i < st.n_bindings && !err; i++) {
-		err = dp_binding_install(&dp, &st.bindings[i]);
-		if (err) {
-			char spec[160];
+	for (size_t i = 0; i < st->n_bindings; i++) {
+		char spec[160];
 
-			binding_spec_str(&st.bindings[i], spec, sizeof(spec));
-			pr_err("cannot restore binding %s: %s", spec, strerror(-err));
+		err = dp_binding_install(&dp, &st->bindings[i]);
+		if (!err) {
+			restored++;
+			continue;
 		}
+		binding_spec_str(&st->bindings[i], spec, sizeof(spec));
+		pr_err("cannot restore binding %s: %s", spec, strerror(-err));
+		failed++;
 	}
-	if (!err && st.n_bindings)
-		pr_info("restored %zu bindings from %s", st.n_bindings, opts.state_path);
-	state_free(&st);
+	if (restored)
+		pr_info("restored %zu bindings from %s", restored, opts.state_path);
 out:
 	dp_close(&dp);
-	return err;
+	return failed;
 }
 
 int cmd_unload(int argc, char **argv)
@@ -361,12 +410,15 @@ int cmd_unload(int argc, char **argv)
 	return err ? EXIT_FAIL : EXIT_OK;
 }
 
-/* Boot: load, then attach every interface the state file records. */
+/*
+ * Boot: load, then attach every interface the state file records. Whatever
+ * is readable is restored and attached; what was skipped or failed is
+ * reported, and makes the exit status 1 once everything else is done.
+ */
 int cmd_restore(int argc, char **argv)
 {
 	char cgroup_buf[PATH_MAX];
-	struct state st;
-	int err, failed = 0;
+	int problems;
 
 	if (argc != 1)
 		return cmd_usage_error(LOADER, loader_cmds, "restore", "unexpected argument \"%s\"",
@@ -375,14 +427,7 @@ int cmd_restore(int argc, char **argv)
 		pr_err("restoring needs root: run as root");
 		return EXIT_FAIL;
 	}
-	if (do_load(0, host_cgroup(NULL, cgroup_buf, sizeof(cgroup_buf))))
+	if (do_load(0, host_cgroup(NULL, cgroup_buf, sizeof(cgroup_buf)), true, &problems))
 		return EXIT_FAIL;
-	err = state_load(opts.state_path, &st);
-	if (err)
-		return EXIT_FAIL;
-	for (size_t i = 0; i < st.n_attachments; i++)
-		if (attach_iface(st.attachments[i].iface, st.attachments[i].mode))
-			failed++;
-	state_free(&st);
-	return failed ? EXIT_FAIL : EXIT_OK;
+	return problems ? EXIT_FAIL : EXIT_OK;
 }

@@ -52,7 +52,7 @@ void link_unpin(const char *path);
 int cmd_load(int argc, char **argv);
 int cmd_unload(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
-int restore_bindings(void);
+int restore_bindings(const struct state *st);
 
 /* attach.c */
 int cmd_attach(int argc, char **argv);

@@ -24,7 +24,8 @@ const struct cmd loader_cmds[] = {
 	  "Processes of this network namespace reach published ports through socket\n"
 	  "programs on a cgroup: --cgroup PATH (or $BPFPORT_CGROUP; default the cgroup2\n"
 	  "root, i.e. every process), or none. Run load in the host's namespace\n"
-	  "(--netns) so that the socket path serves that namespace only." },
+	  "(--netns) so that the socket path serves that namespace only.",
+	  CMD_PIN_DIR },
 	{ "attach", cmd_attach, "attach IFACE [--mode native|generic|tc|bridge]",
 	  "Attach ingress translation (XDP, or TC with --mode tc) and reply translation\n"
 	  "(TC egress) to IFACE, as pinned links that outlive this process. Without\n"
@@ -34,17 +35,23 @@ const struct cmd loader_cmds[] = {
 	  "translated as they enter the host, and containers reach published ports\n"
 	  "through the host's addresses (hairpin), their source translated to the\n"
 	  "bridge's address when the target is on the same bridge.\n"
-	  "Attaching again in the same mode is a no-op; another mode replaces it." },
-	{ "detach", cmd_detach, "detach IFACE", "Remove bpfport's programs from IFACE." },
+	  "Attaching again in the same mode is a no-op; another mode replaces it.",
+	  CMD_PIN_DIR },
+	{ "detach", cmd_detach, "detach IFACE",
+	  "Remove bpfport's programs from IFACE. Only the full name runs it.",
+	  CMD_DESTRUCTIVE | CMD_PIN_DIR },
 	{ "unload", cmd_unload, "unload",
 	  "Detach from every interface and remove every pin. The state file is kept,\n"
-	  "so 'load' (or 'restore') brings the bindings back." },
+	  "so 'load' (or 'restore') brings the bindings back. Only the full name runs it.",
+	  CMD_DESTRUCTIVE | CMD_PIN_DIR },
 	{ "restore", cmd_restore, "restore",
 	  "Load, then attach every interface recorded in the state file: what the\n"
-	  "systemd unit runs at boot, since pins do not survive a reboot." },
+	  "systemd unit runs at boot, since pins do not survive a reboot.",
+	  CMD_PIN_DIR },
 	{ "status", cmd_status, "status [-j]",
 	  "Show whether the datapath is loaded, its programs, attached interfaces and\n"
-	  "their modes, and map fill levels." },
+	  "their modes, and map fill levels.",
+	  CMD_PIN_DIR },
 	{ NULL },
 };
 

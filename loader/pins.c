@@ -38,6 +38,8 @@ bool path_exists(const char *path)
 	return access(path, F_OK) == 0;
 }
 
+/* Missing directories are created 0700: the pin directory and its
+ * subdirectories must not be writable by anyone but root (dp_pin_dir_check). */
 int mkdir_p(const char *dir)
 {
 	char buf[PATH_MAX];
@@ -86,16 +88,29 @@ int ensure_bpffs(const char *dir)
 	return 0;
 }
 
-/* One loader at a time per pin directory, as xdp-tools locks its own. */
+/*
+ * One loader at a time per pin directory, as xdp-tools locks its own. The
+ * directory is checked again here, on the open fd (cmd_main() checked the
+ * path before the command ran): one that appeared or was swapped since, by
+ * someone else, is refused before anything is pinned into it or removed
+ * from it. -ELOOP for a symlink, -EPERM for a foreign owner or group/world
+ * write; the reason shows with --debug.
+ */
 int pin_dir_lock(void)
 {
-	int fd = open(opts.pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = open(opts.pin_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	char why[PATH_MAX + 64] = "cannot stat it";
+	struct stat st;
+	int err;
 
 	if (fd < 0)
 		return -errno;
-	if (flock(fd, LOCK_EX)) {
-		int err = -errno;
-
+	err = fstat(fd, &st) ? -errno : dp_pin_stat_check(&st, opts.pin_dir, why, sizeof(why));
+	if (err)
+		pr_debug("pin dir %s refused: %s", opts.pin_dir, why);
+	if (!err && flock(fd, LOCK_EX))
+		err = -errno;
+	if (err) {
 		close(fd);
 		return err;
 	}

@@ -7,8 +7,9 @@
 # counts as one failure of its own, so a crash is never silent.
 #
 #   tests/run.sh                 all tiers
-#   tests/run.sh unit datapath   only those tiers (format, unit, unit-san, datapath, e2e)
+#   tests/run.sh unit datapath   only those tiers (format, unit, unit-san, datapath, e2e, docker, fuzz)
 #   TESTS=pattern tests/run.sh   only e2e scripts whose name matches
+#   FUZZ_SECONDS=300 tests/run.sh fuzz   each libFuzzer target for 300 s (default 30)
 
 set -u
 cd "$(dirname "$0")/.."
@@ -41,7 +42,7 @@ run_tier() {
 }
 
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(format unit unit-san datapath e2e)
+[ ${#tiers[@]} -eq 0 ] && tiers=(format unit unit-san datapath e2e docker fuzz)
 
 for tier in "${tiers[@]}"; do
 	echo "== $tier"
@@ -59,12 +60,22 @@ for tier in "${tiers[@]}"; do
 	datapath)
 		run_tier datapath "$BUILD/test_datapath"
 		run_tier datapath-icmp "$BUILD/test_icmp"
+		# Random and mutated packets through every program (tests/dpfuzz).
+		run_tier datapath-fuzz "$BUILD/dpfuzz" -n 100000 -s 1
 		;;
 	e2e)
 		for t in tests/e2e/test_*.sh; do
 			case $t in *${TESTS:-}*) ;; *) continue ;; esac
 			run_tier "$(basename "$t" .sh)" env BUILD="$BUILD" bash "$t"
 		done
+		;;
+	docker)
+		# A dockerd of its own publishing through bpfport-proxy (tests/docker).
+		run_tier docker env BUILD="$BUILD" bash tests/docker/test_docker_proxy.sh
+		;;
+	fuzz)
+		# Builds the targets into $BUILD/fuzz/ itself (make O=$BUILD), then runs each.
+		run_tier fuzz env BUILD="$BUILD" FUZZ_SECONDS="${FUZZ_SECONDS:-30}" tests/fuzz/run.sh
 		;;
 	*) echo "unknown tier: $tier" >&2; exit 2 ;;
 	esac

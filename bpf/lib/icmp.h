@@ -191,8 +191,9 @@ static __always_inline int icmp_quote_addr(void *ctx, const bool xdp, const stru
 	return ctx_store(ctx, xdp, q->l3_off + (side ? 24 : 8), addr.a, 16) ? -1 : 0;
 }
 
-/* Returns 1 when a hairpin flow's second address was rewritten too (the
- * caller sends the error back out), 0 when done or not ours, -1 on error.
+/* Returns 1 when translated, 2 when a hairpin flow's second address was
+ * rewritten too (the caller sends the error back out), 0 when not ours, -1
+ * on error.
  * hairpin_only leaves errors about other flows alone (the bridge's case). */
 static __always_inline int icmp_translate(void *ctx, const bool xdp, const struct pkt *p, __u8 dir,
 					  bool hairpin_only)
@@ -262,7 +263,7 @@ static __always_inline int icmp_translate(void *ctx, const bool xdp, const struc
 		return -1;
 	if (ctx_store(ctx, xdp, p->l4_off + 2, &icmp_csum, sizeof(icmp_csum)))
 		return -1;
-	return hairpin ? 1 : 0;
+	return hairpin ? 2 : 1;
 }
 
 #endif /* BPFPORT_ICMP_H */

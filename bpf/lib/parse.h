@@ -105,7 +105,9 @@ static __always_inline int parse_l4(void *ctx, const bool xdp, struct pkt *p)
 	__u32 l4_len = p->proto == IPPROTO_TCP ? sizeof(struct tcphdr) : sizeof(struct udphdr);
 	void *data, *data_end;
 
-	if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6_NUM)
+	/* Each family's own ICMP only: IPv4 protocol 58 is not ICMP. */
+	if ((p->family == BPFPORT_AF_INET && p->proto == IPPROTO_ICMP) ||
+	    (p->family == BPFPORT_AF_INET6 && p->proto == IPPROTO_ICMPV6_NUM))
 		return p->l4_off + 8 <= l3_end ? PARSE_ICMP : PARSE_SKIP;
 	/* The L4 header must lie inside the IP packet, not in Ethernet padding. */
 	if (p->l4_off + l4_len > l3_end)

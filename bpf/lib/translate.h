@@ -207,7 +207,7 @@ static __always_inline enum verdict translate_ingress(void *ctx, const bool xdp)
 	case PARSE_OK:
 		break;
 	case PARSE_ICMP:
-		if (icmp_translate(ctx, xdp, &p, BPFPORT_CT_INGRESS, false) == 1)
+		if (icmp_translate(ctx, xdp, &p, BPFPORT_CT_INGRESS, false) > 0)
 			event_emit(ctx, xdp, BPFPORT_EV_ICMP, &p, EVENT_NO_SLOT, NULL, 0, 0);
 		else if (icmp_is_echo_request(ctx, xdp, &p) && !guard_direct_access(ctx, xdp, &p))
 			return VERDICT_DROP;
@@ -263,7 +263,7 @@ static __always_inline void translate_reply(void *ctx, const bool xdp)
 	case PARSE_OK:
 		break;
 	case PARSE_ICMP:
-		if (icmp_translate(ctx, xdp, &p, BPFPORT_CT_REPLY, false) == 1)
+		if (icmp_translate(ctx, xdp, &p, BPFPORT_CT_REPLY, false) > 0)
 			event_emit(ctx, xdp, BPFPORT_EV_ICMP, &p, EVENT_NO_SLOT, NULL, 0, 0);
 		return;
 	case PARSE_FRAG:
@@ -336,8 +336,8 @@ static __always_inline enum verdict translate_bridge(struct __sk_buff *skb)
 		break;
 	case PARSE_ICMP:
 		/* Errors between two containers about a hairpin flow, either way. */
-		if (icmp_translate(skb, false, &p, BPFPORT_CT_REPLY, true) == 1 ||
-		    icmp_translate(skb, false, &p, BPFPORT_CT_INGRESS, true) == 1) {
+		if (icmp_translate(skb, false, &p, BPFPORT_CT_REPLY, true) == 2 ||
+		    icmp_translate(skb, false, &p, BPFPORT_CT_INGRESS, true) == 2) {
 			event_emit(skb, false, BPFPORT_EV_ICMP, &p, EVENT_NO_SLOT, NULL, 0, 0);
 			return VERDICT_REDIRECT;
 		}

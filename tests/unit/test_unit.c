@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,8 @@
 
 #include "addr.h"
 #include "binding.h"
+#include "cmd.h"
+#include "dp.h"
 #include "json.h"
 #include "state.h"
 #include "unit.h"
@@ -232,30 +235,46 @@ static void test_state_roundtrip(void)
 	state_free(&back);
 }
 
+/* Line 1 must be our header, or the file is refused whole; any other line the
+ * reader cannot use is skipped (and kept), the rest read as usual. */
 static void test_state_rejects_garbage(void)
 {
-	const char *bad[] = {
+	const char *not_state[] = {
 		"not a state file\n",
 		"bpfport-state 2\n",
-		"bpfport-state 1\nbinding id=x proto=tcp host=0.0.0.0:80\n",
-		"bpfport-state 1\nbinding id=x proto=icmp host=0.0.0.0:80 container=1.2.3.4:5 "
-		"slot=0\n",
-		"bpfport-state 1\nbinding id=x proto=tcp host=0.0.0.0:80 container=1.2.3.4:5 "
-		"slot=99999999\n",
-		"bpfport-state 1\nbinding id=-x proto=tcp host=0.0.0.0:80 container=1.2.3.4:5 "
-		"slot=0\n",
-		"bpfport-state 1\nfrobnicate all=yes\n",
 	};
-	char *path = path_in_tmp("garbage");
+	const char *bad[] = {
+		"binding id=x proto=tcp host=0.0.0.0:80\n",
+		"binding id=x proto=icmp host=0.0.0.0:80 container=1.2.3.4:5 slot=0\n",
+		"binding id=x proto=tcp host=0.0.0.0:80 container=1.2.3.4:5 slot=99999999\n",
+		"binding id=-x proto=tcp host=0.0.0.0:80 container=1.2.3.4:5 slot=0\n",
+		"frobnicate all=yes\n",
+	};
+	char *path = path_in_tmp("garbage"), text[512];
 	struct state st;
 
+	for (size_t i = 0; i < sizeof(not_state) / sizeof(not_state[0]); i++) {
+		write_file(path, not_state[i]);
+		CHECK(state_load(path, &st), "not a state file %zu accepted", i);
+	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		write_file(path, bad[i]);
-		CHECK(state_load(path, &st), "garbage %zu accepted", i);
+		snprintf(text, sizeof(text),
+			 "bpfport-state 1\n%sbinding id=y proto=tcp host=0.0.0.0:81 "
+			 "container=1.2.3.4:5 slot=1\n",
+			 bad[i]);
+		write_file(path, text);
+		if (state_load(path, &st)) {
+			CHECK(0, "garbage %zu refused the whole file", i);
+			continue;
+		}
+		CHECK(st.n_bindings == 1 && st.n_damaged == 1 && st.damaged[0].lineno == 2,
+		      "garbage %zu: %zu bindings, %zu damaged", i, st.n_bindings, st.n_damaged);
+		state_free(&st);
 	}
 	write_file(path, "bpfport-state 1\n# comment\n\nbinding id=x proto=tcp host=0.0.0.0:80 "
 			 "container=1.2.3.4:5 slot=3\n");
-	CHECK(!state_load(path, &st) && st.n_bindings == 1 && st.bindings[0].slot == 3,
+	CHECK(!state_load(path, &st) && st.n_bindings == 1 && st.bindings[0].slot == 3 &&
+		      !st.n_damaged,
 	      "valid file with comment rejected");
 	state_free(&st);
 }
@@ -333,6 +352,21 @@ static void test_json_writer(void)
 	free(buf);
 }
 
+/* Conntrack timeouts: digits only; a sign or spaces once wrapped ("-1" stored 2^32-1). */
+static void test_ct_timeout_parse(void)
+{
+	static const char *const bad[] = { "-1", "+5", " 5",	 "-18446744073709551615",
+					   "",	 "5s", "2592001" };
+	__u32 v = 7;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK(ct_timeout_parse(bad[i], &v) == -EINVAL, "\"%s\" accepted", bad[i]);
+		CHECK(v == 7, "\"%s\" changed the value to %u", bad[i], v);
+	}
+	CHECK(!ct_timeout_parse("0", &v) && v == 0, "0 refused");
+	CHECK(!ct_timeout_parse("2592000", &v) && v == 2592000, "the maximum refused");
+}
+
 static void test_port_parse(void)
 {
 	__u16 p;
@@ -348,6 +382,170 @@ static void test_port_parse(void)
 	CHECK(port_parse("18446744073709551697", &p), "overflow");
 }
 
+/*
+ * Found by tests/fuzz/fuzz_arrow: words that fill the join buffer, then an
+ * empty word (`bpfport add "$long" ""`), wrote the separator's NUL one byte
+ * past the buffer. ASan (unit-san) sees the write; here, the spec is refused.
+ */
+static void test_spec_empty_word(void)
+{
+	char word[511], spec[512], err[ERRBUF_MAX];
+	char *words[3] = { word, "", "" };
+	struct binding b;
+
+	memset(word, 'A', sizeof(word) - 1);
+	word[sizeof(word) - 1] = '\0';
+	CHECK(binding_parse_spec(2, words, &b, err, sizeof(err)), "510 bytes and \"\" accepted");
+	CHECK(strstr(err, "overlong"), "510 bytes and \"\": %s", err);
+	snprintf(spec, sizeof(spec), "0.0.0.0:80%499s", "");
+	words[0] = spec;
+	CHECK(binding_parse_spec(3, words, &b, err, sizeof(err)), "509 bytes, \"\", \"\" accepted");
+}
+
+/* Found by tests/fuzz/fuzz_state: an exposed sctp port was saved as tcp. */
+static void test_state_expose_sctp(void)
+{
+	char *path = path_in_tmp("sctp");
+	struct state st = {}, back;
+	struct container c = { .id = "s" };
+
+	container_expose(&c, 3456, IPPROTO_SCTP);
+	container_expose(&c, 3457, IPPROTO_SCTP);
+	container_expose(&c, 80, IPPROTO_TCP);
+	state_add_container(&st, &c);
+	container_free(&c);
+	CHECK(!state_save(path, &st), "save failed");
+	CHECK(!state_load(path, &back), "load failed");
+	CHECK(back.n_containers == 1 && back.containers[0].n_exposed == 3, "containers %zu",
+	      back.n_containers);
+	if (back.n_containers == 1 && back.containers[0].n_exposed == 3)
+		CHECK(back.containers[0].exposed[0].proto == IPPROTO_SCTP &&
+			      back.containers[0].exposed[1].proto == IPPROTO_SCTP &&
+			      back.containers[0].exposed[2].proto == IPPROTO_TCP,
+		      "protocols %u %u %u", back.containers[0].exposed[0].proto,
+		      back.containers[0].exposed[1].proto, back.containers[0].exposed[2].proto);
+	state_free(&st);
+	state_free(&back);
+}
+
+/* Command tables (lib/cmd.c): a unique prefix selects a command, except a
+ * destructive one, which runs only when spelled out. */
+static int ran_list, ran_load, ran_unload;
+
+static int cmd_test_list(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return ran_list++, EXIT_OK;
+}
+
+static int cmd_test_load(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return ran_load++, EXIT_OK;
+}
+
+static int cmd_test_unload(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return ran_unload++, EXIT_OK;
+}
+
+static int dispatch_word(const struct cmd *cmds, const char *word)
+{
+	char buf[32];
+	char *argv[] = { buf };
+
+	snprintf(buf, sizeof(buf), "%s", word);
+	return cmd_dispatch("tool", cmds, 1, argv);
+}
+
+static void test_cmd_destructive_prefix(void)
+{
+	static const struct cmd cmds[] = {
+		{ "list", cmd_test_list, "list", "List." },
+		{ "load", cmd_test_load, "load", "Load." },
+		{ "unload", cmd_test_unload, "unload", "Unload.", CMD_DESTRUCTIVE },
+		{ NULL },
+	};
+	const char *refused[] = { "u", "un", "unloa", "" };
+
+	ran_list = ran_load = ran_unload = 0;
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		CHECK(dispatch_word(cmds, refused[i]) == EXIT_USAGE, "\"%s\" is not a usage error",
+		      refused[i]);
+	CHECK(!ran_unload, "a prefix ran the destructive command");
+	CHECK(dispatch_word(cmds, "unload") == EXIT_OK && ran_unload == 1,
+	      "the full name did not run it");
+	CHECK(dispatch_word(cmds, "unloadx") == EXIT_USAGE && ran_unload == 1,
+	      "a longer word ran it");
+	CHECK(dispatch_word(cmds, "li") == EXIT_OK && ran_list == 1, "'li' did not run list");
+	CHECK(dispatch_word(cmds, "lo") == EXIT_OK && ran_load == 1, "'lo' did not run load");
+	CHECK(dispatch_word(cmds, "l") == EXIT_USAGE && ran_list == 1 && ran_load == 1,
+	      "'l' (list or load) ran one of them");
+}
+
+/* dp_pin_dir_check(): a pin directory others can change is refused. */
+static void test_pin_dir_check(void)
+{
+	char dir[128], path[192], link[128], why[400];
+	struct dp dp;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s/pins", unit_tmpdir());
+	snprintf(link, sizeof(link), "%s/pins-link", unit_tmpdir());
+	why[0] = '\0';
+	CHECK(!dp_pin_dir_check(dir, why, sizeof(why)), "a missing dir is refused: %s", why);
+	CHECK(!mkdir(dir, 0700), "mkdir pins");
+	CHECK(!dp_pin_dir_check(dir, why, sizeof(why)), "0700 refused: %s", why);
+	chmod(dir, 0755);
+	CHECK(!dp_pin_dir_check(dir, why, sizeof(why)), "0755 refused: %s", why);
+	chmod(dir, 01777);
+	CHECK(dp_pin_dir_check(dir, why, sizeof(why)) == -EPERM && strstr(why, "writable"),
+	      "1777 accepted (%s)", why);
+	CHECK(dp_open(dir, &dp) == -EPERM, "dp_open opened a 1777 pin dir");
+	chmod(dir, 0770);
+	CHECK(dp_pin_dir_check(dir, why, sizeof(why)) == -EPERM, "0770 accepted");
+	chmod(dir, 0700);
+	if (geteuid() == 0) {
+		CHECK(!chown(dir, 65534, 65534), "chown");
+		CHECK(dp_pin_dir_check(dir, why, sizeof(why)) == -EPERM &&
+			      strstr(why, "owned by uid 65534"),
+		      "a dir owned by uid 65534 accepted (%s)", why);
+		CHECK(!chown(dir, 0, 0), "chown back");
+	}
+	CHECK(!symlink(dir, link), "symlink");
+	CHECK(dp_pin_dir_check(link, why, sizeof(why)) == -ELOOP, "a symlinked pin dir accepted");
+	snprintf(path, sizeof(path), "%s/", link);
+	CHECK(dp_pin_dir_check(path, why, sizeof(why)) == -ELOOP, "\"pins-link/\" accepted");
+	/* The subdirectories, which unload empties and load pins into. */
+	snprintf(path, sizeof(path), "%s/maps", dir);
+	CHECK(!symlink(unit_tmpdir(), path), "symlink maps");
+	CHECK(dp_pin_dir_check(dir, why, sizeof(why)) == -ELOOP && strstr(why, "/maps"),
+	      "a symlinked maps/ accepted (%s)", why);
+	unlink(path);
+	CHECK(!mkdir(path, 0700), "mkdir maps");
+	CHECK(!dp_pin_dir_check(dir, why, sizeof(why)), "maps/ 0700 refused: %s", why);
+	chmod(path, 0777);
+	CHECK(dp_pin_dir_check(dir, why, sizeof(why)) == -EPERM, "maps/ 0777 accepted");
+	chmod(path, 0700);
+	snprintf(path, sizeof(path), "%s/links", dir);
+	CHECK(!mkdir(path, 0700), "mkdir links");
+	snprintf(path, sizeof(path), "%s/links/eth0", dir);
+	CHECK(!mkdir(path, 0700), "mkdir links/eth0");
+	CHECK(!dp_pin_dir_check(dir, why, sizeof(why)), "links/eth0 0700 refused: %s", why);
+	chmod(path, 0777);
+	CHECK(dp_pin_dir_check(dir, why, sizeof(why)) == -EPERM, "links/eth0 0777 accepted");
+	chmod(path, 0700);
+	snprintf(path, sizeof(path), "%s/progs", dir);
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	CHECK(fd >= 0, "create progs");
+	close(fd);
+	CHECK(dp_pin_dir_check(dir, why, sizeof(why)) == -ENOTDIR, "a file as progs/ accepted");
+}
+
 const char *unit_tmpdir(void)
 {
 	return tmpdir;
@@ -360,13 +558,16 @@ static const struct unit_test tests[] = {
 	UNIT_TEST(test_state_roundtrip),   UNIT_TEST(test_state_rejects_garbage),
 	UNIT_TEST(test_state_save_atomic), UNIT_TEST(test_state_lock_excludes),
 	UNIT_TEST(test_json_writer),	   UNIT_TEST(test_port_parse),
+	UNIT_TEST(test_ct_timeout_parse),  UNIT_TEST(test_spec_empty_word),
+	UNIT_TEST(test_state_expose_sctp), UNIT_TEST(test_cmd_destructive_prefix),
+	UNIT_TEST(test_pin_dir_check),
 };
 
 const struct unit_group core_tests = { tests, sizeof(tests) / sizeof(tests[0]) };
 
 int main(void)
 {
-	const struct unit_group *groups[] = { &core_tests, &docker_tests };
+	const struct unit_group *groups[] = { &core_tests, &docker_tests, &state_tests };
 	int failed = 0;
 	char cmd[300];
 

@@ -39,6 +39,7 @@ struct unit_group {
 
 extern const struct unit_group core_tests; /* test_unit.c */
 extern const struct unit_group docker_tests; /* test_docker.c */
+extern const struct unit_group state_tests; /* test_state.c */
 
 /* A fresh directory for the run, removed at exit. */
 const char *unit_tmpdir(void);
