@@ -59,7 +59,7 @@ static const char *ct_state(const struct state *st, const struct ct_row *r, __u6
 	if (ct_row_expired(st, r, now))
 		return "expired";
 	if (r->key.proto == IPPROTO_UDP)
-		return r->assured ? "udp" : "udp-unreplied";
+		return "udp"; /* assured or not: the "assured" field says */
 	if (r->val.flags & BPFPORT_CT_SEEN_RST)
 		return "reset";
 	if (r->val.flags & BPFPORT_CT_SEEN_FIN)
@@ -109,6 +109,22 @@ static void print_row(struct json_writer *jw, const struct state *st, const stru
 	jw_object_end(jw);
 }
 
+/* The pinned maps, for a reader of the connection tables; reports failures. */
+static int ct_open(struct dp *dp)
+{
+	int err;
+
+	if (!is_root()) {
+		pr_err("reading the connection tables needs root: run it as root");
+		return -EPERM;
+	}
+	err = dp_open(opts.pin_dir, dp);
+	if (err)
+		pr_err("datapath not loaded under %s: run 'bpfport-loader load' first",
+		       opts.pin_dir);
+	return err;
+}
+
 static int ct_list(void)
 {
 	struct bpfport_ct_key key, next, *prev = NULL;
@@ -117,18 +133,9 @@ static int ct_list(void)
 	struct state st;
 	struct ct_row r;
 	struct dp dp;
-	int err;
 
-	if (!is_root()) {
-		pr_err("reading the connection table needs root: run it as root");
+	if (ct_open(&dp))
 		return EXIT_FAIL;
-	}
-	err = dp_open(opts.pin_dir, &dp);
-	if (err) {
-		pr_err("datapath not loaded under %s: run 'bpfport-loader load' first",
-		       opts.pin_dir);
-		return EXIT_FAIL;
-	}
 	if (state_load(opts.state_path, &st)) {
 		dp_close(&dp);
 		return EXIT_FAIL;
@@ -214,16 +221,8 @@ static int ct_stats(void)
 	struct dp dp;
 	int err;
 
-	if (!is_root()) {
-		pr_err("reading the connection tables needs root: run it as root");
+	if (ct_open(&dp))
 		return EXIT_FAIL;
-	}
-	err = dp_open(opts.pin_dir, &dp);
-	if (err) {
-		pr_err("datapath not loaded under %s: run 'bpfport-loader load' first",
-		       opts.pin_dir);
-		return EXIT_FAIL;
-	}
 	err = dp_stats_read(&dp, counts);
 	fill[0] = dp_map_count(dp.ct_fd);
 	fill[1] = dp_map_count(dp.ct_new_fd);

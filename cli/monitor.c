@@ -126,21 +126,6 @@ static int on_event(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-/* Set or clear BPFPORT_CFG_EVENTS in the config map. */
-static int events_switch(const struct dp *dp, bool on)
-{
-	struct bpfport_config cfg;
-	__u32 zero = 0;
-
-	if (bpf_map_lookup_elem(dp->config_fd, &zero, &cfg))
-		return -errno;
-	if (on)
-		cfg.flags |= BPFPORT_CFG_EVENTS;
-	else
-		cfg.flags &= ~BPFPORT_CFG_EVENTS;
-	return bpf_map_update_elem(dp->config_fd, &zero, &cfg, BPF_ANY) ? -errno : 0;
-}
-
 /* Slots of a container's bindings (--container); -1 if it has none. */
 static int container_slots(const struct state *st, const char *ref, struct monitor *m)
 {
@@ -185,7 +170,7 @@ static int monitor_run(struct monitor *m)
 		pr_err("cannot read the event ring buffer: %s", strerror(errno));
 		goto out;
 	}
-	err = events_switch(&dp, true);
+	err = dp_config_flag(&dp, BPFPORT_CFG_EVENTS, true);
 	if (err) {
 		pr_err("cannot switch datapath events on: %s", strerror(-err));
 		goto out;
@@ -201,7 +186,7 @@ static int monitor_run(struct monitor *m)
 	}
 	ret = err < 0 && err != -EINTR ? EXIT_FAIL : EXIT_OK;
 	if (lock_fd < 0 || !flock(lock_fd, LOCK_EX | LOCK_NB))
-		events_switch(&dp, false);
+		dp_config_flag(&dp, BPFPORT_CFG_EVENTS, false);
 out:
 	ring_buffer__free(rb);
 	if (lock_fd >= 0)

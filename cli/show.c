@@ -267,7 +267,7 @@ static void config_push(const struct state *st)
 	if (dp_open(opts.pin_dir, &dp))
 		return;
 	if (dp_config_timeouts(&dp, st->ct_timeout) ||
-	    dp_config_direct_access(&dp, st->direct_access_allow))
+	    dp_config_flag(&dp, BPFPORT_CFG_DIRECT_ACCESS_ALLOW, st->direct_access_allow))
 		pr_warn("settings saved, but the loaded datapath was not updated");
 	dp_close(&dp);
 }

@@ -424,17 +424,17 @@ long dp_map_count(int map_fd)
 	return n;
 }
 
-int dp_config_direct_access(const struct dp *dp, bool allow)
+int dp_config_flag(const struct dp *dp, __u32 flag, bool on)
 {
 	struct bpfport_config cfg;
 	__u32 zero = 0;
 
 	if (bpf_map_lookup_elem(dp->config_fd, &zero, &cfg))
 		return -errno;
-	if (allow)
-		cfg.flags |= BPFPORT_CFG_DIRECT_ACCESS_ALLOW;
+	if (on)
+		cfg.flags |= flag;
 	else
-		cfg.flags &= ~BPFPORT_CFG_DIRECT_ACCESS_ALLOW;
+		cfg.flags &= ~flag;
 	return bpf_map_update_elem(dp->config_fd, &zero, &cfg, BPF_ANY) ? -errno : 0;
 }
 

@@ -86,8 +86,8 @@ int dp_counters_reset(const struct dp *dp, __u32 slot);
 long dp_map_count(int map_fd);
 /* Rebuild bp_published from bp_ports (maps pinned by an older version). */
 int dp_published_sync(const struct dp *dp);
-/* Direct access to container addresses (BPFPORT_CFG_DIRECT_ACCESS_ALLOW). */
-int dp_config_direct_access(const struct dp *dp, bool allow);
+/* Set or clear a BPFPORT_CFG_* flag of the config map (direct access, events). */
+int dp_config_flag(const struct dp *dp, __u32 flag, bool on);
 /* Write the state's connection-tracking timeouts into the config map. */
 int dp_config_timeouts(const struct dp *dp, const __u32 *timeouts);
 

@@ -354,7 +354,7 @@ int restore_bindings(const struct state *st)
 		pr_err("cannot write connection-tracking timeouts: %s", strerror(-err));
 		failed++;
 	}
-	err = dp_config_direct_access(&dp, st->direct_access_allow);
+	err = dp_config_flag(&dp, BPFPORT_CFG_DIRECT_ACCESS_ALLOW, st->direct_access_allow);
 	if (err) {
 		pr_err("cannot write the direct-access setting: %s", strerror(-err));
 		failed++;

@@ -7,6 +7,7 @@
  * numbers and its binding's generation.
  *
  *   ct_key_from_pkt()    the tuple of a packet as it is on the wire
+ *   ct_key_answer()      the tuple of the answer to a packet
  *   ct_lookup()          the live entry for that tuple in one direction, either table
  *   ct_admissible()      may this packet start a flow (TCP: a SYN)
  *   ct_syn_restarts()    a SYN on a tracked tuple that opens a new connection
@@ -36,6 +37,19 @@ static __always_inline void ct_key_from_pkt(struct bpfport_ct_key *k, const stru
 	k->daddr = p->daddr;
 	k->sport = p->sport;
 	k->dport = p->dport;
+	k->family = p->family;
+	k->proto = p->proto;
+	k->dir = dir;
+}
+
+/* The tuple of the answer to p, as it will arrive: its ends swapped. */
+static __always_inline void ct_key_answer(struct bpfport_ct_key *k, const struct pkt *p, __u8 dir)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->saddr = p->daddr;
+	k->daddr = p->saddr;
+	k->sport = p->dport;
+	k->dport = p->sport;
 	k->family = p->family;
 	k->proto = p->proto;
 	k->dir = dir;
@@ -281,14 +295,7 @@ static __always_inline void ct_release_stale(const struct pkt *p)
 	struct bpfport_ct_key k;
 	bool assured;
 
-	__builtin_memset(&k, 0, sizeof(k));
-	k.saddr = p->daddr;
-	k.sport = p->dport;
-	k.daddr = p->saddr;
-	k.dport = p->sport;
-	k.family = p->family;
-	k.proto = p->proto;
-	k.dir = BPFPORT_CT_REPLY;
+	ct_key_answer(&k, p, BPFPORT_CT_REPLY);
 	v = ct_map_lookup(&k, &assured);
 	if (!v || (assured && !(v->flags & (BPFPORT_CT_SEEN_FIN | BPFPORT_CT_SEEN_RST))))
 		return;

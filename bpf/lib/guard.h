@@ -37,19 +37,6 @@ static __always_inline bool guard_dropping(const struct bpfport_config *cfg)
 	return cfg && !(cfg->flags & BPFPORT_CFG_DIRECT_ACCESS_ALLOW);
 }
 
-/* The reply tuple of an outgoing packet: remote -> container, as it will arrive. */
-static __always_inline void guard_reply_key(const struct pkt *p, struct bpfport_ct_key *k)
-{
-	__builtin_memset(k, 0, sizeof(*k));
-	k->saddr = p->daddr;
-	k->daddr = p->saddr;
-	k->sport = p->dport;
-	k->dport = p->sport;
-	k->family = p->family;
-	k->proto = p->proto;
-	k->dir = BPFPORT_CT_REPLY;
-}
-
 /*
  * p leaves through an attached interface untranslated. From a container, it
  * belongs to a connection the container opened: note it (refreshed at most
@@ -62,7 +49,7 @@ static __always_inline void guard_outbound_note(const struct pkt *p)
 
 	if (!guard_dropping(config_get()) || !guard_container_addr(&p->saddr, p->family))
 		return;
-	guard_reply_key(p, &k);
+	ct_key_answer(&k, p, BPFPORT_CT_REPLY);
 	now = ct_now();
 	seen = bpf_map_lookup_elem(&bp_outbound, &k);
 	if (seen) {

@@ -259,8 +259,9 @@ test_flush() {
 	[ "$old" = 0 ] || errs+=("$old flows older than the flush survived it: $(jq -c '[.[] | select(.age_s >= 2)][:3]' <<<"$flows")")
 	[ -n "$new0" ] && [ $((new1 - new0)) -ge "$UDP_SOCKETS" ] ||
 		errs+=("ct_new $new0 -> $new1: flows not admitted afresh")
-	[ "$(jq '[.[] | select(.assured != true or .container != "'"$CT_IP:5353"'")] | length' <<<"$flows")" = 0 ] ||
-		errs+=("flows not assured to $CT_IP:5353: $(jq -c '.[:3]' <<<"$flows")")
+	# A UDP flow is assured only 2 s after it began (netfilter's "stream"): not yet here.
+	[ "$(jq '[.[] | select(.container != "'"$CT_IP:5353"'")] | length' <<<"$flows")" = 0 ] ||
+		errs+=("flows not to $CT_IP:5353: $(jq -c '.[:3]' <<<"$flows")")
 	[ "$after" -ge $((RATE / 2)) ] || errs+=("only $after datagrams delivered after the flush")
 	[ $((e1 - e0)) -ge $((RATE / 2)) ] || errs+=("only $((e1 - e0)) echoes after the flush")
 	if [ ${#errs[@]} -eq 0 ]; then
