@@ -348,9 +348,32 @@ static int plan_arrow(struct txn *t, struct binding *b, bool check_sockets,
 }
 
 /* Install every planned binding, then save; undo the installs on failure. */
+/* Put back the state as loaded: the bindings commit_plan added, the container record. */
+static int state_undo(struct txn *t, const char *id, size_t added, const struct container *old)
+{
+	int idx = state_container_index(&t->st, id);
+
+	while (added--)
+		state_remove_binding(&t->st, t->st.n_bindings - 1);
+	if (idx >= 0)
+		state_remove_container(&t->st, (size_t)idx);
+	if (old && state_add_container(&t->st, old) < 0)
+		return -ENOMEM;
+	return state_save(opts.state_path, &t->st);
+}
+
+/*
+ * The state first, then the maps: killed in between, the new bindings are in
+ * the state, where `list` shows them, `del`/`rm` remove them and `sync`
+ * installs them; never in the maps alone, forwarding unseen. A failure puts
+ * both back.
+ */
 static int commit_plan(struct txn *t, const struct container *c, struct publish_plan *plan)
 {
-	size_t installed = 0;
+	size_t added = 0, installed = 0;
+	struct container old;
+	bool had_old = false;
+	struct binding *bs;
 	int idx, err = 0;
 
 	for (size_t i = 0; i < plan->n && !err; i++) {
@@ -363,30 +386,44 @@ static int commit_plan(struct txn *t, const struct container *c, struct publish_
 			break;
 		}
 		plan->bindings[i].slot = (__u32)slot;
-		err = dp_binding_install(&t->dp, &plan->bindings[i]);
+		err = state_add_binding(&t->st, &plan->bindings[i]);
+		if (!err)
+			added++;
+	}
+	bs = &t->st.bindings[t->st.n_bindings - added];
+	idx = state_container_index(&t->st, c->id);
+	if (!err && idx >= 0) {
+		err = container_copy(&old, &t->st.containers[idx]);
+		had_old = !err;
+		if (!err)
+			state_remove_container(&t->st, (size_t)idx);
+	}
+	if (!err && state_add_container(&t->st, c) < 0)
+		err = -ENOMEM;
+	if (!err) {
+		txn_reserve_ports(t, bs, added);
+		err = state_save(opts.state_path, &t->st);
+		if (err)
+			txn_release_ports(t, bs, added);
+	}
+	for (size_t i = 0; !err && i < added; i++) {
+		/* A slot freed by a killed removal may still hold its prefixes. */
+		err = dp_allow_clear_slot(&t->dp, bs[i].slot);
+		if (err >= 0)
+			err = dp_binding_install(&t->dp, &bs[i]);
 		if (err) {
 			pr_err("cannot add binding to the datapath: %s", strerror(-err));
+			for (size_t k = 0; k < installed; k++)
+				dp_binding_remove(&t->dp, &bs[k]);
+			txn_release_ports(t, bs, added);
+			if (state_undo(t, c->id, added, had_old ? &old : NULL))
+				pr_err("cannot restore the state file: run 'bpfport sync'");
 			break;
 		}
 		installed++;
-		err = state_add_binding(&t->st, &plan->bindings[i]);
 	}
-	if (!err) {
-		/* The planned bindings were copied into the state: mark them there. */
-		txn_reserve_ports(t, &t->st.bindings[t->st.n_bindings - installed], installed);
-		idx = state_container_index(&t->st, c->id);
-		if (idx >= 0)
-			state_remove_container(&t->st, (size_t)idx);
-		if (state_add_container(&t->st, c) < 0)
-			err = -ENOMEM;
-	}
-	if (!err)
-		err = state_save(opts.state_path, &t->st);
-	if (err) {
-		txn_release_ports(t, &t->st.bindings[t->st.n_bindings - installed], installed);
-		for (size_t i = 0; i < installed; i++)
-			dp_binding_remove(&t->dp, &plan->bindings[i]);
-	}
+	if (had_old)
+		container_free(&old);
 	return err;
 }
 

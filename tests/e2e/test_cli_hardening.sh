@@ -355,8 +355,10 @@ removed allow-list prefix 10.0.0.0/24 of slot 999: no binding uses the slot"
 	if [ -z "$why" ]; then pass hardening_sync_counts; else fail hardening_sync_counts "$why"; fi
 }
 
-# The orphan's allow-list stays on its slot, which the next add reuses: that
-# binding then admits the orphan's prefixes too. sync takes them away.
+# An orphan (a binding in the maps the state lost, as an add killed before
+# it saved once left) keeps its allow-list on its slot, which the next add
+# reuses: add clears the slot's prefixes first, so that binding never admits
+# the orphan's; sync then removes the orphan.
 test_sync_orphan_allow() {
 	local slot why=
 	capture bp add --id orphan2 --allow 192.0.2.0/24 "0.0.0.0:84 -> $CT_SPEC"
@@ -366,19 +368,21 @@ test_sync_orphan_allow() {
 	capture bp add --id strict --allow 203.0.113.0/24 "0.0.0.0:85 -> $CT_SPEC"
 	[ "$RC" -eq 0 ] || why+="add :85 exited $RC: $ERR; "
 	[ "$(slot_of 85)" = "$slot" ] || why+=":85 took slot $(slot_of 85), not $slot; "
-	# Before: the client, outside 203.0.113.0/24, gets through.
-	answers 85 || why+=":85 does not admit the orphan's prefix (the leak this fixes); "
 	if [ -n "$why" ]; then
 		fail hardening_sync_orphan_allow "setup: $why"
 		return
 	fi
+	# The client, outside 203.0.113.0/24, is refused: no prefix leaked to :85.
+	no_answer 85 || why+=":85 admits 192.0.2.2 through the orphan's prefix; "
+	map_has bp_allow "$(allow_key "$slot" 192.0.2.0 24)" && why+="the orphan's prefix is left; "
 	capture bp sync
 	[ "$RC" -eq 0 ] || why+="sync exited $RC: $ERR; "
 	[ "$OUT" = "removed orphan binding 0.0.0.0:84/tcp -> $CT_IP:8080 (slot $slot); 0.0.0.0:85/tcp -> $CT_IP:8080, on the same slot, lost its flows
 removed allow-list prefix 192.0.2.0/24 of slot $slot: not in the list of 0.0.0.0:85/tcp -> $CT_IP:8080" ] ||
+		[ "$OUT" = "removed orphan binding 0.0.0.0:84/tcp -> $CT_IP:8080 (slot $slot); 0.0.0.0:85/tcp -> $CT_IP:8080, on the same slot, lost its flows" ] ||
 		why+="sync printed '$OUT'; "
 	no_answer 84 || why+=":84 still answers; "
-	no_answer 85 || why+=":85 still admits 192.0.2.2; "
+	no_answer 85 || why+=":85 admits 192.0.2.2; "
 	map_has bp_allow "$(allow_key "$slot" 203.0.113.0 24)" || why+=":85's own prefix is gone; "
 	capture bp sync
 	[ "$OUT" = "nothing to fix" ] || why+="second sync printed '$OUT'; "
