@@ -127,6 +127,8 @@ bench-quick: all $(O)/microbench bench-deps
 # and fails on any crash, leak, broken invariant or hang. The test tier `fuzz`
 # (tests/run.sh) builds the targets itself and runs each for 30 s.
 FUZZ_SECONDS ?= 60
+# Packets through every datapath program (tests/dpfuzz), random seed, printed.
+DPFUZZ_PACKETS ?= 1000000
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Wno-missing-field-initializers $(FUZZ_SAN)
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
@@ -139,8 +141,9 @@ FUZZ_HDRS := $(LIB_HDRS) $(wildcard cli/*.h) $(wildcard tests/fuzz/*.h)
 .SECONDARY: $(FUZZ_NAMES:%=$(O)/fuzz/obj/tests/fuzz/fuzz_%.o)
 fuzz-build: $(FUZZ_BINS)
 
-fuzz: fuzz-build
+fuzz: fuzz-build $(O)/dpfuzz
 	BUILD=$(O) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_NO_BUILD=1 tests/fuzz/run.sh
+	$(O)/dpfuzz -n $(DPFUZZ_PACKETS)
 
 $(O)/fuzz/obj/%.o: %.c $(FUZZ_HDRS)
 	@mkdir -p $(dir $@)
