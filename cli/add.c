@@ -78,10 +78,7 @@ static int add_expose(struct add_args *a, const char *s)
 
 	if (port_proto_parse(s, &start, &end, &proto, err, sizeof(err)))
 		return cmd_usage_error(CLI, cli_cmds, "add", "%s", err);
-	for (__u32 p = start; p <= end; p++)
-		if (container_expose(&a->upd, (__u16)p, proto))
-			return EXIT_FAIL;
-	return 0;
+	return container_expose_range(&a->upd, start, end, proto) ? EXIT_FAIL : 0;
 }
 
 static int add_publish(struct add_args *a, const char *s)

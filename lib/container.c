@@ -30,6 +30,38 @@ int container_expose(struct container *c, __u16 port, __u8 proto)
 	return 0;
 }
 
+int container_expose_range(struct container *c, __u16 first, __u16 last, __u8 proto)
+{
+	/* One bit per port of this protocol already exposed: linear, where a
+	 * scan per port made 1-65535 take seconds to read. */
+	__u64 *seen = calloc(65536 / 64, sizeof(*seen));
+	struct exposed_port *n;
+	size_t count = 0;
+
+	if (!seen)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_exposed; i++)
+		if (c->exposed[i].proto == proto)
+			seen[c->exposed[i].port / 64] |= 1ULL << (c->exposed[i].port % 64);
+	for (__u32 p = first; p <= last; p++)
+		count += !(seen[p / 64] & (1ULL << (p % 64)));
+	n = count ? realloc(c->exposed, (c->n_exposed + count) * sizeof(*n)) : c->exposed;
+	if (!n) {
+		free(seen);
+		return -ENOMEM;
+	}
+	c->exposed = n;
+	for (__u32 p = first; p <= last; p++) {
+		if (seen[p / 64] & (1ULL << (p % 64)))
+			continue;
+		c->exposed[c->n_exposed].port = (__u16)p;
+		c->exposed[c->n_exposed].proto = proto;
+		c->n_exposed++;
+	}
+	free(seen);
+	return 0;
+}
+
 int container_set_env(struct container *c, const char *kv)
 {
 	size_t klen = strcspn(kv, "=");
@@ -70,9 +102,13 @@ int container_copy(struct container *dst, const struct container *src)
 	dst->exposed = NULL;
 	dst->env = NULL;
 	dst->n_exposed = dst->n_env = 0;
-	for (size_t i = 0; i < src->n_exposed; i++)
-		if (container_expose(dst, src->exposed[i].port, src->exposed[i].proto))
+	if (src->n_exposed) {
+		dst->exposed = malloc(src->n_exposed * sizeof(*dst->exposed));
+		if (!dst->exposed)
 			goto fail;
+		memcpy(dst->exposed, src->exposed, src->n_exposed * sizeof(*dst->exposed));
+		dst->n_exposed = src->n_exposed;
+	}
 	for (size_t i = 0; i < src->n_env; i++)
 		if (container_set_env(dst, src->env[i]))
 			goto fail;

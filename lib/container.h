@@ -3,7 +3,8 @@
  * A container (an endpoint): what Docker knows of one for publishing and
  * linking. Its bindings live in the state's binding list, tied by ID.
  *
- *   container_new_port()   exposed port, deduplicated
+ *   container_expose()     exposed port, deduplicated
+ *   container_expose_range()  a range of them, in linear time
  *   container_set_env()    KEY=VALUE, replacing an earlier KEY
  *   container_has_family() whether it has an address of a family
  */
@@ -36,6 +37,8 @@ struct container {
 };
 
 int container_expose(struct container *c, __u16 port, __u8 proto);
+/* Ports first..last of proto, those not exposed yet, in order; linear time. */
+int container_expose_range(struct container *c, __u16 first, __u16 last, __u8 proto);
 bool container_exposes(const struct container *c, __u16 port, __u8 proto);
 int container_set_env(struct container *c, const char *kv);
 bool container_has_family(const struct container *c, __u8 family);

@@ -322,10 +322,7 @@ static int parse_container_word(struct container *c, const char *word, char *why
 	if (!strncmp(word, "expose=", 7)) {
 		if (port_proto_parse(val, &port, &end, &proto, err, sizeof(err)))
 			return bad(why, "container with an invalid exposed port \"%.40s\"", word);
-		for (__u32 p = port; p <= end; p++)
-			if (container_expose(c, (__u16)p, proto))
-				return -ENOMEM;
-		return 0;
+		return container_expose_range(c, port, end, proto);
 	}
 	if (!strncmp(word, "env=", 4)) {
 		if (!strchr(val, '=') || val[0] == '=')
