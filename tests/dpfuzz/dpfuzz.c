@@ -771,7 +771,7 @@ static void fail(int prog, const struct pcase *c, const struct run *r, const uin
 
 static uint16_t hdr_residue(const uint8_t *buf, size_t l3, size_t ihl)
 {
-	return fz_fold(fz_sum(buf + l3, ihl, 0));
+	return fz_fold(pkt_sum16(buf + l3, ihl, 0));
 }
 
 /* Recompute a checksum field at off so that the region's residue is res. */
@@ -789,7 +789,7 @@ static void ip_csum_keep(uint8_t *x, const uint8_t *in, size_t l3, size_t ihl)
 	uint16_t res = hdr_residue(in, l3, ihl);
 
 	fz_put16(x, l3 + 10, 0);
-	csum_set_residue(x, l3 + 10, fz_sum(x + l3, ihl, 0), res, false);
+	csum_set_residue(x, l3 + 10, pkt_sum16(x + l3, ihl, 0), res, false);
 }
 
 /* The pseudo-header seed of a CHECKSUM_PARTIAL packet (bpf/lib/csum.h). */
@@ -802,10 +802,10 @@ static uint16_t seed_of(const uint8_t *buf, const struct fz_parse *p)
 static uint32_t l4_fields_sum(const uint8_t *buf, size_t saddr, size_t daddr, size_t alen,
 			      size_t l4, size_t csum_off)
 {
-	uint32_t s = fz_sum(buf + saddr, alen, 0);
+	uint32_t s = pkt_sum16(buf + saddr, alen, 0);
 
-	s = fz_sum(buf + daddr, alen, s);
-	s = fz_sum(buf + l4, 4, s);
+	s = pkt_sum16(buf + daddr, alen, s);
+	s = pkt_sum16(buf + l4, 4, s);
 	return s + fz_get16(buf, csum_off);
 }
 
@@ -969,8 +969,8 @@ static bool check_generic(int prog, const struct pcase *c, const struct fz_parse
 		uint32_t so = p->fam == 6 ? fz_pseudo(out, p, FZ_ICMP6, p->end - p->l4) : 0;
 
 		if (p->l4 + 8 > p->end ||
-		    fz_fold(fz_sum(in + p->l4, p->end - p->l4, si)) !=
-			    fz_fold(fz_sum(out + p->l4, p->end - p->l4, so))) {
+		    fz_fold(pkt_sum16(in + p->l4, p->end - p->l4, si)) !=
+			    fz_fold(pkt_sum16(out + p->l4, p->end - p->l4, so))) {
 			snprintf(w, wn,
 				 "ICMP checksum 0x%04x does not follow the rewrite (was 0x%04x)",
 				 fz_get16(out, p->l4 + 2), fz_get16(in, p->l4 + 2));
@@ -1028,7 +1028,7 @@ static void l4_apply(uint8_t *x, const uint8_t *in, const struct fz_parse *p, bo
 	uint16_t ic = fz_get16(in, p->csum_off);
 	bool udp0 = p->proto == FZ_UDP && ic == 0;
 	bool partial = xdp && ic == seed_of(in, p);
-	uint16_t res = fz_fold(fz_pseudo(in, p, p->proto, l4len) + fz_sum(in + p->l4, l4len, 0));
+	uint16_t res = fz_fold(fz_pseudo(in, p, p->proto, l4len) + pkt_sum16(in + p->l4, l4len, 0));
 
 	memcpy(x, in, p->len);
 	memcpy(x + (dst ? p->daddr_off : p->saddr_off), v->addr.a, p->alen);
@@ -1047,7 +1047,7 @@ static void l4_apply(uint8_t *x, const uint8_t *in, const struct fz_parse *p, bo
 	}
 	fz_put16(x, p->csum_off, 0);
 	csum_set_residue(x, p->csum_off,
-			 fz_pseudo(x, p, p->proto, l4len) + fz_sum(x + p->l4, l4len, 0), res,
+			 fz_pseudo(x, p, p->proto, l4len) + pkt_sum16(x + p->l4, l4len, 0), res,
 			 p->proto == FZ_UDP);
 }
 
@@ -1100,7 +1100,7 @@ static void icmp_apply(uint8_t *x, const uint8_t *in, const struct fz_parse *p,
 		qres = fz_fold(
 			l4_fields_sum(in, q->saddr_off, q->daddr_off, q->alen, q->l4, q->csum_off));
 	icmp_res = fz_fold(
-		fz_sum(in + p->l4, mlen, p->fam == 6 ? fz_pseudo(in, p, FZ_ICMP6, mlen) : 0));
+		pkt_sum16(in + p->l4, mlen, p->fam == 6 ? fz_pseudo(in, p, FZ_ICMP6, mlen) : 0));
 	memcpy(x, in, p->len);
 	memcpy(x + qa_main, v->addr.a, q->alen);
 	fz_put16(x, qp_main, ntohs(v->port));
@@ -1126,7 +1126,8 @@ static void icmp_apply(uint8_t *x, const uint8_t *in, const struct fz_parse *p,
 		ip_csum_keep(x, in, p->l3, p->ihl);
 	fz_put16(x, p->l4 + 2, 0);
 	csum_set_residue(x, p->l4 + 2,
-			 fz_sum(x + p->l4, mlen, p->fam == 6 ? fz_pseudo(x, p, FZ_ICMP6, mlen) : 0),
+			 pkt_sum16(x + p->l4, mlen,
+				   p->fam == 6 ? fz_pseudo(x, p, FZ_ICMP6, mlen) : 0),
 			 icmp_res, false);
 }
 
@@ -1704,7 +1705,7 @@ static void craft_zero_csum(struct pcase *c, bool ingress)
 	fz_put16(c->in, off, fz_fold(sum));
 	fz_put16(c->in, p.csum_off, 0);
 	sum = fz_pseudo(c->in, &p, p.proto, p.end - p.l4);
-	cx = (uint16_t)~fz_fold(fz_sum(c->in + p.l4, p.end - p.l4, sum));
+	cx = (uint16_t)~fz_fold(pkt_sum16(c->in + p.l4, p.end - p.l4, sum));
 	fz_put16(c->in, p.csum_off, p.proto == FZ_UDP && !cx ? 0xffff : cx);
 	c->cls = ingress ? "flow-ingress-zero-csum" : "flow-reply-zero-csum";
 }
@@ -2118,7 +2119,7 @@ static void fix_csums(uint8_t *buf, size_t len)
 
 		fz_put16(buf, p.csum_off, 0);
 		fz_put16(buf, p.csum_off,
-			 (uint16_t)~fz_fold(fz_sum(buf + p.l4, p.end - p.l4, sum)));
+			 (uint16_t)~fz_fold(pkt_sum16(buf + p.l4, p.end - p.l4, sum)));
 	}
 }
 

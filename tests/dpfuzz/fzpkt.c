@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Packets for the datapath fuzzer; see fzpkt.h. */
 #include "fzpkt.h"
+#include "pkt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,17 +92,6 @@ void fz_put32(uint8_t *p, size_t off, uint32_t v)
 	fz_put16(p, off + 2, (uint16_t)v);
 }
 
-uint32_t fz_sum(const uint8_t *p, size_t len, uint32_t sum)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
-
 uint16_t fz_fold(uint32_t sum)
 {
 	while (sum >> 16)
@@ -111,15 +101,15 @@ uint16_t fz_fold(uint32_t sum)
 
 uint32_t fz_pseudo(const uint8_t *buf, const struct fz_parse *p, uint8_t proto, size_t l4_len)
 {
-	uint32_t sum = fz_sum(buf + p->saddr_off, p->alen, 0);
+	uint32_t sum = pkt_sum16(buf + p->saddr_off, p->alen, 0);
 
-	sum = fz_sum(buf + p->daddr_off, p->alen, sum);
+	sum = pkt_sum16(buf + p->daddr_off, p->alen, sum);
 	return sum + proto + (uint32_t)(l4_len >> 16) + (uint32_t)(l4_len & 0xffff);
 }
 
 uint16_t fz_ip_csum(const uint8_t *buf, size_t l3, size_t ihl)
 {
-	uint32_t sum = fz_sum(buf + l3, ihl, 0) - fz_get16(buf, l3 + 10);
+	uint32_t sum = pkt_sum16(buf + l3, ihl, 0) - fz_get16(buf, l3 + 10);
 
 	return (uint16_t)~fz_fold(sum);
 }
@@ -319,7 +309,7 @@ size_t fz_build(struct fz_rng *r, uint8_t *buf, const struct fz_spec *s, struct 
 			/* TCP has no "no checksum" */
 			__attribute__((fallthrough));
 		default:
-			c = (uint16_t)~fz_fold(fz_sum(buf + l4, end - l4, sum));
+			c = (uint16_t)~fz_fold(pkt_sum16(buf + l4, end - l4, sum));
 			if (t->proto == FZ_UDP && c == 0)
 				c = 0xffff;
 		}
@@ -431,7 +421,8 @@ size_t fz_build_icmp(struct fz_rng *r, uint8_t *buf, const struct fz_icmp_spec *
 		sum = fz_pseudo(buf, &p, FZ_ICMP6, end - l4);
 	}
 	fz_put16(m, 2,
-		 s->bad_csum ? (uint16_t)fz_u64(r) : (uint16_t)~fz_fold(fz_sum(m, end - l4, sum)));
+		 s->bad_csum ? (uint16_t)fz_u64(r) :
+			       (uint16_t)~fz_fold(pkt_sum16(m, end - l4, sum)));
 	len = end;
 	if (s->pad_max && fz_one_in(r, 4)) {
 		size_t pad = 1 + fz_below(r, (uint32_t)s->pad_max);

@@ -12,7 +12,7 @@
  *                    from scratch (or deliberately partial, random, zero)
  *   fz_build_icmp()  Ethernet + IP + ICMP/ICMPv6 error quoting an IP packet
  *   fz_parse()       headers, offsets and tuple of any packet (see struct fz_parse)
- *   fz_sum(), fz_fold()  RFC 1071 sums
+ *   fz_fold()            fold an RFC 1071 sum (pkt_sum16() in tests/datapath/pkt.h adds)
  */
 #ifndef BPFPORT_DPFUZZ_FZPKT_H
 #define BPFPORT_DPFUZZ_FZPKT_H
@@ -145,7 +145,6 @@ struct fz_parse {
 
 void fz_parse(const uint8_t *buf, size_t len, struct fz_parse *p);
 
-uint32_t fz_sum(const uint8_t *p, size_t len, uint32_t sum);
 uint16_t fz_fold(uint32_t sum); /* folded, 1..0xffff unless sum is 0 */
 uint16_t fz_get16(const uint8_t *p, size_t off);
 uint32_t fz_get32(const uint8_t *p, size_t off);
