@@ -67,14 +67,6 @@ static const char *ct_state(const struct state *st, const struct ct_row *r, __u6
 	return r->assured ? "established" : "syn-sent";
 }
 
-static const char *slot_owner(const struct state *st, __u32 slot)
-{
-	for (size_t i = 0; i < st->n_bindings; i++)
-		if (st->bindings[i].slot == slot)
-			return st->bindings[i].id;
-	return "-";
-}
-
 static void print_row(struct json_writer *jw, const struct state *st, const struct ct_row *r,
 		      __u64 now)
 {
@@ -92,11 +84,11 @@ static void print_row(struct json_writer *jw, const struct state *st, const stru
 		printf("%-4s %-24s %-24s %-24s %-6s %-12s %8llu %8llu %s\n",
 		       proto_name(r->key.proto), client, published, container, nat ? "yes" : "-",
 		       ct_state(st, r, now), (unsigned long long)age, (unsigned long long)idle,
-		       slot_owner(st, r->val.slot));
+		       state_slot_id(st, r->val.slot));
 		return;
 	}
 	jw_object_start(jw);
-	jw_string_field(jw, "id", slot_owner(st, r->val.slot));
+	jw_string_field(jw, "id", state_slot_id(st, r->val.slot));
 	jw_string_field(jw, "proto", proto_name(r->key.proto));
 	jw_string_field(jw, "client", client);
 	jw_string_field(jw, "published", published);

@@ -58,14 +58,6 @@ static const char *event_name(__u32 type)
 	return "unknown";
 }
 
-static const char *slot_id(const struct state *st, __u32 slot)
-{
-	for (size_t i = 0; st && i < st->n_bindings; i++)
-		if (st->bindings[i].slot == slot)
-			return st->bindings[i].id;
-	return "-";
-}
-
 static bool slot_wanted(const struct monitor *m, __u32 slot)
 {
 	if (m->n_slots < 0)
@@ -107,7 +99,7 @@ static int on_event(void *ctx, void *data, size_t len)
 			jw_string_field(jw, "translated", to);
 		if (*reason)
 			jw_string_field(jw, "reason", reason);
-		jw_string_field(jw, "id", e->slot == ~0U ? "-" : slot_id(m->st, e->slot));
+		jw_string_field(jw, "id", e->slot == ~0U ? "-" : state_slot_id(m->st, e->slot));
 		jw_object_end(jw);
 		jw_destroy(jw);
 		fflush(stdout);
@@ -119,7 +111,7 @@ static int on_event(void *ctx, void *data, size_t len)
 		if (*reason)
 			printf(" (%s)", reason);
 		if (e->slot != ~0U)
-			printf(" [%s]", slot_id(m->st, e->slot));
+			printf(" [%s]", state_slot_id(m->st, e->slot));
 		putchar('\n');
 		fflush(stdout);
 	}

@@ -1141,6 +1141,14 @@ void state_remove_binding(struct state *st, size_t idx)
 	st->n_bindings--;
 }
 
+const char *state_slot_id(const struct state *st, __u32 slot)
+{
+	for (size_t i = 0; st && i < st->n_bindings; i++)
+		if (st->bindings[i].slot == slot)
+			return st->bindings[i].id;
+	return "-";
+}
+
 int state_free_slot(const struct state *st)
 {
 	unsigned char *used = calloc(BPFPORT_MAX_BINDINGS, 1);

@@ -171,6 +171,8 @@ void state_remove_container(struct state *st, size_t idx);
 struct alloc_cursor *state_cursor(struct state *st, __u8 family, const struct bpfport_addr *addr,
 				  __u8 proto, __u16 begin, __u16 end);
 void state_remove_binding(struct state *st, size_t idx);
+/* The ID of the binding on a counters slot, "-" if none (st may be NULL). */
+const char *state_slot_id(const struct state *st, __u32 slot);
 /* Lowest counters slot no binding uses, or -ENOSPC. */
 int state_free_slot(const struct state *st);
 

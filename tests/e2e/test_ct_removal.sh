@@ -148,6 +148,18 @@ start_sender() {
 
 echoes() { cut -d' ' -f2 "$WORK/sender.status" 2>/dev/null || echo 0; }
 
+# remove_round ROUND SPEC ID: odd rounds remove the binding (del), even ones
+# its container (rm); HOW says which, RC/ERR as capture sets them.
+remove_round() {
+	if [ $(($1 % 2)) -eq 1 ]; then
+		HOW=del
+		capture bp del "$2"
+	else
+		HOW=rm
+		capture bp rm "$3"
+	fi
+}
+
 test_udp_removal() {
 	local name=removal_stops_udp_under_traffic round id spec how t_add t_ret late before left errs=()
 	spec="$HOST_IP:53 -> $CT_IP:5353/udp"
@@ -158,14 +170,8 @@ test_udp_removal() {
 		capture bp add --id "$id" "$spec"
 		[ "$RC" -eq 0 ] || { errs+=("round $round: add: $ERR"); break; }
 		sleep "$TRAFFIC_S"
-		# Odd rounds remove the binding, even ones its container.
-		if [ $((round % 2)) -eq 1 ]; then
-			how="del"
-			capture bp del "$spec"
-		else
-			how="rm"
-			capture bp rm "$id"
-		fi
+		remove_round "$round" "$spec" "$id"
+		how=$HOW
 		t_ret=$(now_ns)
 		[ "$RC" -eq 0 ] || { errs+=("round $round: $how: $ERR"); break; }
 		sleep "$SETTLE_S"
@@ -201,13 +207,8 @@ test_tcp_removal() {
 			{ errs+=("round $round: no connection: $(cat "$WORK/streamer.out")"); stop_pid "$pid"; break; }
 		port=$(awk '/local port/ { print $3 }' "$WORK/streamer.out")
 		sleep "$TRAFFIC_S"
-		if [ $((round % 2)) -eq 1 ]; then
-			how="del"
-			capture bp del "$spec"
-		else
-			how="rm"
-			capture bp rm "$id"
-		fi
+		remove_round "$round" "$spec" "$id"
+		how=$HOW
 		t_ret=$(now_ns)
 		[ "$RC" -eq 0 ] || { errs+=("round $round: $how: $ERR"); stop_pid "$pid"; break; }
 		sleep "$SETTLE_S"
